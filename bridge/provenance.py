@@ -1,0 +1,41 @@
+"""Provenance attached to every record: package version, git SHA, seed, device, host, time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import platform
+import subprocess
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=1)
+def git_sha() -> str | None:
+    """SHA of the source checkout (with ``-dirty`` if it has uncommitted changes), or None."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}-dirty" if dirty else sha or None
+
+
+def provenance(seed: int | None = None, device: str = "cpu") -> dict:
+    """Flat provenance columns, prefixed so they never collide with result columns."""
+    from benign.bridge import __version__
+
+    return {
+        "prov_version": __version__,
+        "prov_git_sha": git_sha(),
+        "prov_seed": seed,
+        "prov_device": device,
+        "prov_host": platform.node(),
+        "prov_python": platform.python_version(),
+        "prov_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,1 @@
+"""benign.empirical: width-scaled networks trained on real data with injected label noise (torch)."""
