@@ -1,0 +1,128 @@
+"""Crash-safe, ``weights_only``-loadable training checkpoints and RNG-state capture.
+
+A checkpoint is a plain dict of state_dicts, tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(path, weights_only=True)`` (the default since PyTorch 2.6). Anything that is not on that
+allow-list (numpy arrays, ``random.getstate()`` tuples holding big ints) is converted to tensors here.
+
+The write is atomic: temp file in the same folder, flush + fsync, ``os.replace``. A SIGKILL during the
+save leaves the previous checkpoint intact (Lightning-AI/pytorch-lightning #19970 is the failure this
+avoids); stale ``*.tmp`` files from such a kill are removed by :func:`remove_stale_temp_files`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "capture_rng_state",
+    "restore_rng_state",
+    "remove_stale_temp_files",
+]
+
+
+def save_checkpoint(obj: dict, path: str | os.PathLike) -> Path:
+    """Write ``obj`` with ``torch.save`` so that readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load with ``weights_only=True``; a corrupt or truncated file raises a one-line ValueError."""
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"checkpoint {path} is corrupt or truncated ({first[:120]}); delete it to restart the run"
+        ) from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"checkpoint {path} does not hold a dict; delete it to restart the run")
+    return obj
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> int:
+    """Delete ``.*.tmp`` leftovers of a save that was killed before ``os.replace``; returns how many."""
+    n = 0
+    for tmp in Path(folder).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def capture_rng_state() -> dict[str, torch.Tensor]:
+    """Every global RNG state (torch CPU, all CUDA devices, ``random``, legacy numpy) as tensors.
+
+    The training loop itself draws from explicit generators seeded by ``(seed, epoch, step)``; the global
+    states are saved anyway so that code outside our control (a model's init, a user's hook) resumes
+    identically.
+    """
+    version, internal, gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        "torch_cpu": torch.get_rng_state(),
+        "python_internal": torch.tensor(internal, dtype=torch.int64),
+        "python_meta": torch.tensor([version, 0 if gauss is None else 1], dtype=torch.int64),
+        "python_gauss": torch.tensor([0.0 if gauss is None else gauss], dtype=torch.float64),
+        "numpy_keys": torch.from_numpy(np_keys.astype(np.int64)),
+        "numpy_meta": torch.tensor([np_pos, np_has_gauss], dtype=torch.int64),
+        "numpy_gauss": torch.tensor([np_gauss], dtype=torch.float64),
+    }
+    assert np_name == "MT19937"
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            state[f"torch_cuda_{i}"] = s
+    return state
+
+
+def restore_rng_state(state: dict[str, torch.Tensor]) -> None:
+    """Inverse of :func:`capture_rng_state`."""
+    torch.set_rng_state(state["torch_cpu"].cpu().to(torch.uint8))
+    version, has_gauss = (int(v) for v in state["python_meta"])
+    gauss = float(state["python_gauss"][0]) if has_gauss else None
+    random.setstate((version, tuple(int(v) for v in state["python_internal"]), gauss))
+    pos, np_has_gauss = (int(v) for v in state["numpy_meta"])
+    keys = state["numpy_keys"].cpu().numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, pos, np_has_gauss, float(state["numpy_gauss"][0])))
+    cuda = sorted(k for k in state if k.startswith("torch_cuda_"))
+    if cuda and torch.cuda.is_available():
+        n = min(len(cuda), torch.cuda.device_count())
+        torch.cuda.set_rng_state_all([state[f"torch_cuda_{i}"].cpu().to(torch.uint8) for i in range(n)])
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Make the rename durable; not every filesystem allows opening a directory.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

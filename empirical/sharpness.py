@@ -1,0 +1,231 @@
+"""Input-space loss sharpness of Gamba, Englesson, Björkman & Azizpour, "Deep Double Descent via Smooth
+Interpolation" (TMLR 2023, arXiv 2209.10080), re-implemented from the description in empirical.md §2.2–2.3
+(their code is GPL-3; none is copied).
+
+For a model f in eval mode (BatchNorm on running statistics, so samples are independent), a point x with
+label y and the per-sample loss ℓ(x) = CE(f(x), y), the pointwise sharpness is the gradient norm
+
+    g(x) = ‖∇ₓ ℓ(x)‖₂      (Frobenius norm over C×H×W, x = the normalised network input).
+
+It is averaged over a neighbourhood of augmentations of x₀:
+
+* Euclidean (``shift``, ``svd``): M neighbours x₁…x_M, value = mean_m ½(g(x₀) + g(x_m))  (trapezoid per ray);
+* geodesic (``shift-path``, ``svd-path``): M paths x₀ → a₁ → … of increasing strength, value per path
+  = Σ_a ½(g(a_a) + g(a_{a+1}))·‖a_{a+1} − a_a‖ / Σ_a ‖a_{a+1} − a_a‖, averaged over paths.
+
+Neighbours are built in [0, 1] pixel units (translation with edge padding, or per-channel SVD erasure)
+and then normalised. All gradients of a chunk come from ONE backward pass over the summed loss, which is
+exact per sample because eval-mode samples do not interact; :func:`input_grad_norm` also offers the
+``torch.func.vmap(grad)`` and per-sample-loop forms that the tests and ``bench/bench_sharpness.py``
+compare against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .augment import svd_erase, translate
+
+__all__ = [
+    "KINDS",
+    "input_grad_norm",
+    "neighbourhood",
+    "integrate_euclidean",
+    "integrate_path",
+    "sharpness",
+    "summarize",
+]
+
+KINDS = ("none", "shift", "svd", "shift-path", "svd-path")
+SHIFT_PATH = (1.0, 2.0, 3.0, 4.0)           # px, Gamba's ``shifts-path``
+SVD_PATH = (5, 10, 15, 20, 22, 25)          # singular values erased, Gamba's ``svd-path``
+
+
+def input_grad_norm(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, method: str = "sum", amp: bool = False
+) -> torch.Tensor:
+    """Per-sample ‖∇ₓ CE(f(x), y)‖₂ with ``model`` in eval mode.
+
+    Parameters
+    ----------
+    model : classifier; switched to eval mode for the call and restored afterwards.
+    x : (N, C, H, W) float network input.
+    y : (N,) int64 labels (training label, true label, or test label).
+    method : ``"sum"`` (one backward over Σ_i ℓ_i), ``"vmap"`` (``torch.func.vmap(grad)``) or ``"loop"``
+        (one backward per sample; the slow reference).
+    amp : bf16 autocast for the forward (GPU fast path); the gradient itself stays float32.
+
+    Returns
+    -------
+    (N,) tensor in ``x``'s dtype.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        if method == "sum":
+            return _grad_norm_sum(model, x, y, amp)
+        if method == "vmap":
+            return _grad_norm_vmap(model, x, y)
+        if method == "loop":
+            return torch.cat([_grad_norm_sum(model, x[i:i + 1], y[i:i + 1], amp) for i in range(len(x))])
+        raise ValueError(f"method must be 'sum', 'vmap' or 'loop', got {method!r}")
+    finally:
+        model.train(was_training)
+
+
+def _grad_norm_sum(model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool) -> torch.Tensor:
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        loss = F.cross_entropy(model(x).float(), y, reduction="sum")
+    (g,) = torch.autograd.grad(loss, x)
+    return g.flatten(1).norm(dim=1)
+
+
+def _grad_norm_vmap(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    from torch.func import functional_call, grad, vmap
+
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def loss_one(xi, yi):
+        out = functional_call(model, (params, buffers), (xi[None],))
+        return F.cross_entropy(out, yi[None])
+
+    with torch.enable_grad():
+        g = vmap(grad(loss_one))(x.detach(), y)
+    return g.flatten(1).norm(dim=1)
+
+
+def neighbourhood(
+    x01: torch.Tensor, kind: str = "shift", n_directions: int = 4, radius: float = 1.0
+) -> torch.Tensor:
+    """Augmentation neighbours of each image, including the image itself as anchor 0.
+
+    Parameters
+    ----------
+    x01 : (N, C, H, W) float images in [0, 1] pixel units.
+    kind : one of :data:`KINDS`. ``shift``: M translations by ``radius`` px at angles 2πm/M (edge padding);
+        ``svd``: erase ``int(radius)`` smallest singular values per channel, window offset m; the ``-path``
+        kinds: along each of the M directions, strengths 1, 2, 3, 4 px (``shift-path``) or 5, 10, 15, 20,
+        22, 25 singular values (``svd-path``, capped at the image rank).
+    n_directions : M.
+
+    Returns
+    -------
+    (M, A, N, C, H, W) tensor. Euclidean kinds have A = 2 (x₀, x_m); path kinds A = 1 + #strengths;
+    ``none`` has M = A = 1.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"sharpness kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    n = x01.shape[0]
+    if kind == "none":
+        return x01[None, None]
+    rank = min(x01.shape[-2:])
+    if kind in ("shift", "svd"):
+        strengths = [radius if kind == "shift" else int(radius)]
+    elif kind == "shift-path":
+        strengths = list(SHIFT_PATH)
+    else:
+        strengths = [min(s, rank) for s in SVD_PATH]
+    paths = []
+    for m in range(n_directions):
+        anchors = [x01]
+        if kind.startswith("shift"):
+            t = 2 * math.pi * m / n_directions
+            for r in strengths:
+                sy = torch.full((n,), r * math.sin(t), dtype=x01.dtype)
+                sx = torch.full((n,), r * math.cos(t), dtype=x01.dtype)
+                anchors.append(translate(x01, sy, sx))
+        else:
+            for s in strengths:
+                anchors.append(svd_erase(x01, int(s), offset=m).clamp(0, 1))
+        paths.append(torch.stack(anchors))
+    return torch.stack(paths)
+
+
+def integrate_euclidean(g: torch.Tensor) -> torch.Tensor:
+    """(M, 2, N) gradient norms at (x₀, x_m) → (N,) mean_m ½(g(x₀) + g(x_m)); (1, 1, N) → g(x₀)."""
+    if g.shape[1] == 1:
+        return g[:, 0].mean(0)
+    return (0.5 * (g[:, 0] + g[:, 1])).mean(0)
+
+
+def integrate_path(g: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """Length-normalised trapezoid line integral along each path, averaged over paths.
+
+    Parameters
+    ----------
+    g : (M, A, N) gradient norms at the anchors.
+    anchors : (M, A, N, C, H, W) the anchors themselves (for the segment lengths ‖a_{a+1} − a_a‖₂).
+
+    Returns
+    -------
+    (N,) tensor. A path of zero total length (an augmentation that did nothing) falls back to g(x₀).
+    """
+    seg = (anchors[:, 1:] - anchors[:, :-1]).flatten(3).norm(dim=3)      # (M, A-1, N)
+    trap = 0.5 * (g[:, 1:] + g[:, :-1])
+    total = seg.sum(1)
+    val = torch.where(total > 0, (trap * seg).sum(1) / total.clamp_min(1e-30), g[:, 0])
+    return val.mean(0)
+
+
+@torch.no_grad()
+def sharpness(
+    model: nn.Module,
+    x01: torch.Tensor,
+    y: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    *,
+    kind: str = "shift",
+    n_directions: int = 4,
+    radius: float = 1.0,
+    batch_size: int = 256,
+    method: str = "sum",
+    amp: bool = False,
+) -> torch.Tensor:
+    """Neighbourhood-averaged input-gradient norm of each point (Gamba et al. 2023, empirical.md §8.3).
+
+    Parameters
+    ----------
+    model : classifier taking normalised (N, C, H, W) input.
+    x01 : (N, C, H, W) float images in [0, 1] (or ``uint8``, converted), on the model's device.
+    y : (N,) labels at which the loss is taken.
+    mean, std : (C,) per-channel normalisation in [0, 1] units.
+    kind, n_directions, radius : neighbourhood, see :func:`neighbourhood`.
+    batch_size : points per chunk; a chunk evaluates M·A·batch_size images in one backward.
+
+    Returns
+    -------
+    (N,) float tensor on CPU.
+    """
+    if x01.dtype == torch.uint8:
+        x01 = x01.float() / 255.0
+    dev = x01.device
+    m_ = mean.to(dev, x01.dtype)[None, :, None, None]
+    s_ = std.to(dev, x01.dtype)[None, :, None, None]
+    out = []
+    for i in range(0, x01.shape[0], batch_size):
+        xb, yb = x01[i:i + batch_size], y[i:i + batch_size]
+        anchors = neighbourhood(xb, kind, n_directions, radius)            # (M, A, n, C, H, W)
+        m, a, n = anchors.shape[:3]
+        flat = (anchors.reshape(m * a * n, *xb.shape[1:]) - m_) / s_
+        g = input_grad_norm(model, flat, yb.repeat(m * a), method=method, amp=amp).reshape(m, a, n)
+        if kind.endswith("path"):
+            out.append(integrate_path(g, anchors).cpu())
+        else:
+            out.append(integrate_euclidean(g).cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def summarize(values: torch.Tensor) -> dict[str, float | int]:
+    """``{mean, std, n}`` of per-point sharpness values (std with ddof 0; NaN mean for an empty subset)."""
+    n = int(values.numel())
+    if n == 0:
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
+    v = values.double()
+    return {"mean": float(v.mean()), "std": float(v.std(unbiased=False)), "n": n}

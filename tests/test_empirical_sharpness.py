@@ -1,0 +1,146 @@
+"""Oracle tests for input-space sharpness: batched vs per-sample loop vs vmap vs finite differences."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from benign.empirical.augment import svd_erase, translate
+from benign.empirical.sharpness import (
+    input_grad_norm,
+    integrate_euclidean,
+    integrate_path,
+    neighbourhood,
+    sharpness,
+    summarize,
+)
+from torch import nn
+
+
+def tiny_model(seed: int = 0, channels: int = 2) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(channels, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1, stride=2), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5),
+    ).double()
+    # Non-trivial running statistics, so eval mode differs from train mode.
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(32, channels, 8, 8, dtype=torch.float64) * 2 + 1)
+    return model.eval()
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(6, 2, 8, 8, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 5, (6,), generator=g)
+    return x, y
+
+
+def test_batched_matches_loop_and_vmap(batch):
+    x, y = batch
+    model = tiny_model()
+    g_sum = input_grad_norm(model, x, y, method="sum")
+    g_loop = input_grad_norm(model, x, y, method="loop")
+    g_vmap = input_grad_norm(model, x, y, method="vmap")
+    assert g_sum.shape == (6,)
+    assert torch.all(g_sum > 0)
+    torch.testing.assert_close(g_sum, g_loop, rtol=1e-10, atol=1e-12)
+    # vmap goes through a decomposed batch_norm: agrees to ~1e-7, not bit-for-bit.
+    torch.testing.assert_close(g_sum, g_vmap, rtol=1e-6, atol=1e-9)
+
+
+def test_batched_matches_finite_differences(batch):
+    """Central differences of ℓ along every input coordinate give the gradient, hence its norm."""
+    x, y = batch
+    model = tiny_model()
+    g_sum = input_grad_norm(model, x, y)
+    h = 1e-6
+    for i in range(2):
+        xi = x[i:i + 1]
+        grad = torch.zeros(xi.numel(), dtype=torch.float64)
+        with torch.no_grad():
+            for j in range(xi.numel()):
+                e = torch.zeros(xi.numel(), dtype=torch.float64)
+                e[j] = h
+                e = e.reshape(xi.shape)
+                lp = F.cross_entropy(model(xi + e), y[i:i + 1])
+                lm = F.cross_entropy(model(xi - e), y[i:i + 1])
+                grad[j] = (lp - lm) / (2 * h)
+        assert math.isclose(float(grad.norm()), float(g_sum[i]), rel_tol=1e-6)
+
+
+def test_eval_mode_is_used_and_restored(batch):
+    """Train-mode BN would couple samples: the per-sample loop would then disagree with the batch."""
+    x, y = batch
+    model = tiny_model().train()
+    g = input_grad_norm(model, x, y)
+    assert model.training
+    model.eval()
+    torch.testing.assert_close(g, input_grad_norm(model, x, y, method="loop"))
+
+
+def test_euclidean_integration_is_trapezoid_mean():
+    g = torch.tensor([[[1.0, 2.0], [3.0, 6.0]], [[1.0, 2.0], [5.0, 2.0]]])  # (M=2, A=2, N=2)
+    expect = torch.tensor([(0.5 * (1 + 3) + 0.5 * (1 + 5)) / 2, (0.5 * (2 + 6) + 0.5 * (2 + 2)) / 2])
+    torch.testing.assert_close(integrate_euclidean(g), expect)
+
+
+def test_path_integration_constant_and_weighted():
+    anchors = torch.zeros(1, 3, 1, 1, 1, 2, dtype=torch.float64)
+    anchors[0, 1, 0, 0, 0, 0] = 1.0        # segment lengths 1 then 3
+    anchors[0, 2, 0, 0, 0, 0] = 4.0
+    g = torch.tensor([[[2.0], [4.0], [6.0]]], dtype=torch.float64)
+    expect = (0.5 * (2 + 4) * 1 + 0.5 * (4 + 6) * 3) / 4
+    assert float(integrate_path(g, anchors)[0]) == pytest.approx(expect)
+    assert float(integrate_path(torch.full_like(g, 7.0), anchors)[0]) == pytest.approx(7.0)
+
+
+def test_neighbourhood_shapes_and_shift_content():
+    x = torch.rand(3, 2, 8, 8, dtype=torch.float64)
+    nb = neighbourhood(x, "shift", n_directions=4, radius=1)
+    assert nb.shape == (4, 2, 3, 2, 8, 8)
+    torch.testing.assert_close(nb[:, 0], x[None].expand(4, -1, -1, -1, -1))
+    # direction 0 is a 1 px shift to the right: column j holds old column j-1.
+    torch.testing.assert_close(nb[0, 1, :, :, :, 1:], x[:, :, :, :-1])
+    assert neighbourhood(x, "shift-path", 2).shape == (2, 5, 3, 2, 8, 8)
+    assert neighbourhood(x, "svd-path", 2).shape == (2, 7, 3, 2, 8, 8)
+    assert neighbourhood(x, "none").shape == (1, 1, 3, 2, 8, 8)
+    with pytest.raises(ValueError, match="sharpness kind"):
+        neighbourhood(x, "rotate")
+
+
+def test_svd_erase_removes_smallest_singular_values():
+    x = torch.rand(2, 1, 6, 6, dtype=torch.float64)
+    s_full = torch.linalg.svdvals(x)
+    s_cut = torch.linalg.svdvals(svd_erase(x, 2))
+    torch.testing.assert_close(s_cut[..., :4], s_full[..., :4])
+    assert torch.all(s_cut[..., 4:] < 1e-10)
+
+
+def test_sharpness_none_equals_pointwise_and_chunking_is_invisible():
+    model = tiny_model()
+    x01 = torch.rand(7, 2, 8, 8, dtype=torch.float64)
+    y = torch.randint(0, 5, (7,))
+    mean, std = torch.tensor([0.4, 0.5]), torch.tensor([0.2, 0.3])
+    xn = (x01 - mean.double()[None, :, None, None]) / std.double()[None, :, None, None]
+    pointwise = sharpness(model, x01, y, mean, std, kind="none")
+    torch.testing.assert_close(pointwise, input_grad_norm(model, xn, y))
+    a = sharpness(model, x01, y, mean, std, kind="shift", batch_size=3)
+    b = sharpness(model, x01, y, mean, std, kind="shift", batch_size=100)
+    torch.testing.assert_close(a, b)
+    # oracle for the Euclidean integral: explicit loop over the 4 shift neighbours.
+    g0 = input_grad_norm(model, xn, y)
+    acc = torch.zeros(7, dtype=torch.float64)
+    for m in range(4):
+        t = 2 * math.pi * m / 4
+        xm = translate(x01, torch.full((7,), math.sin(t)), torch.full((7,), math.cos(t)))
+        xm = (xm - mean.double()[None, :, None, None]) / std.double()[None, :, None, None]
+        acc += 0.5 * (g0 + input_grad_norm(model, xm, y, method="loop")) / 4
+    torch.testing.assert_close(a, acc)
+    s = summarize(a)
+    assert s["n"] == 7 and s["mean"] == pytest.approx(float(acc.mean()))
