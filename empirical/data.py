@@ -1,0 +1,415 @@
+"""Image datasets as in-memory uint8 tensors: CIFAR-10, ImageNet subset, Fashion-MNIST, synthetic stand-in.
+
+Every loader returns an :class:`ImageData` with ``images`` of shape ``(N, C, H, W)`` uint8 and ``labels``
+``(N,)`` int64, so training code can move the whole set to the GPU once (empirical.md §4.1, §8.5).
+Nothing is downloaded unless ``download=True``; a missing dataset raises ``FileNotFoundError`` with one
+line saying where to put it, a corrupt one ``ValueError``.
+
+Roots: ``root`` if given, else ``$BENIGN_DATA/<subdir>`` when the ``BENIGN_DATA`` environment variable
+is set, else the system default (``/usr/share/datasets/fashion-mnist`` from Debian's
+``dataset-fashion-mnist``; ``~/.cache/benign/<subdir>`` otherwise). See :data:`DATASETS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import loaders
+
+__all__ = [
+    "ImageData",
+    "DatasetSpec",
+    "DATASETS",
+    "default_root",
+    "available_datasets",
+    "normalization",
+    "load_dataset",
+    "balanced_subsample",
+    "make_synthetic",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImageData:
+    """A labelled image set held in memory.
+
+    Attributes
+    ----------
+    images : torch.Tensor, shape (N, C, H, W), uint8
+    labels : torch.Tensor, shape (N,), int64, values in [0, len(classes))
+    classes : list[str]
+        Class names, index = label.
+    name : str
+        Dataset name (a key of :data:`DATASETS`).
+    mean, std : tuple[float, ...]
+        Per-channel normalisation constants in [0, 1] pixel units (see :func:`normalization`).
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+    name: str
+    mean: tuple[float, ...] = field(default=())
+    std: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(
+                f"images must be a (N, C, H, W) uint8 tensor, got {tuple(self.images.shape)} "
+                f"{self.images.dtype}"
+            )
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(
+                f"labels shape {tuple(self.labels.shape)} does not match {self.images.shape[0]} images"
+            )
+        self.labels = self.labels.to(torch.int64)
+        if not self.mean:
+            self.mean, self.std = normalization(self.name, self.images)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes K."""
+        return len(self.classes)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Per-image shape (C, H, W)."""
+        return tuple(self.images.shape[1:])
+
+    def subset(self, indices) -> ImageData:
+        """The images and labels at ``indices`` (e.g. from :func:`balanced_subsample`)."""
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.int64)
+        return ImageData(
+            self.images[idx], self.labels[idx], list(self.classes), self.name, self.mean, self.std
+        )
+
+    def normalized(self, device: torch.device | str | None = None) -> torch.Tensor:
+        """Float32 images ``(x / 255 - mean) / std``, shape (N, C, H, W), on ``device``."""
+        x = self.images.to(device).float().div_(255.0)
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a dataset is and where it lives.
+
+    ``subdir`` is the folder under ``$BENIGN_DATA`` / ``~/.cache/benign``; ``system_root`` a fixed
+    system location tried when ``BENIGN_DATA`` is unset or lacks the data; ``how_to_get`` ends the
+    missing-data error message.
+    """
+
+    name: str
+    n_classes: int
+    shape: tuple[int, int, int]
+    subdir: str
+    how_to_get: str
+    system_root: str | None = None
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    @property
+    def default_root(self) -> str:
+        """Root used when ``load_dataset`` gets ``root=None`` (evaluated now, so env changes count)."""
+        return default_root(self.name)
+
+
+#: Dataset name -> :class:`DatasetSpec` (default roots via ``DATASETS[name].default_root``).
+DATASETS: dict[str, DatasetSpec] = {
+    "cifar10": DatasetSpec(
+        "cifar10",
+        10,
+        (3, 32, 32),
+        "cifar10",
+        "pass download=True when online, or extract cifar-10-python.tar.gz "
+        "(www.cs.toronto.edu/~kriz/cifar.html) so that <root>/cifar-10-batches-py/data_batch_1 exists",
+        # CIFAR-10 training-set channel statistics (population std).
+        mean=(0.4914, 0.4822, 0.4465),
+        std=(0.2470, 0.2435, 0.2616),
+    ),
+    "imagenet-subset": DatasetSpec(
+        "imagenet-subset",
+        10,
+        (3, 64, 64),
+        "imagenet-subset",
+        "put an ImageFolder tree at <root>/train/<class>/*.JPEG and <root>/val/<class>/*.JPEG "
+        "(e.g. extract imagenette2-160.tgz from github.com/fastai/imagenette, or link ImageNet class dirs)",
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+    ),
+    "fashion-mnist": DatasetSpec(
+        "fashion-mnist",
+        10,
+        (1, 28, 28),
+        "fashion-mnist",
+        "run `apt-get install dataset-fashion-mnist` (Debian) or pass download=True when online, or put "
+        "train-images-idx3-ubyte.gz etc. from github.com/zalandoresearch/fashion-mnist in <root>",
+        system_root="/usr/share/datasets/fashion-mnist",
+        mean=(0.2860,),
+        std=(0.3530,),
+    ),
+    "synthetic": DatasetSpec(
+        "synthetic",
+        10,
+        (3, 32, 32),
+        "synthetic",
+        "nothing to get: it is generated deterministically in memory",
+    ),
+}
+
+
+def _check_name(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset name {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def default_root(name: str) -> str:
+    """Root directory ``load_dataset(name)`` reads when no ``root`` is given.
+
+    ``$BENIGN_DATA/<subdir>`` if ``BENIGN_DATA`` is set (and, for datasets with a system location,
+    actually holds the data), else the system location, else ``~/.cache/benign/<subdir>``.
+    """
+    spec = _check_name(name)
+    env = os.environ.get("BENIGN_DATA")
+    if env:
+        candidate = Path(env).expanduser() / spec.subdir
+        if spec.system_root is None or loaders.present(name, candidate):
+            return str(candidate)
+    if spec.system_root is not None and loaders.present(name, Path(spec.system_root)):
+        return spec.system_root
+    if env:
+        return str(Path(env).expanduser() / spec.subdir)
+    return str(Path("~/.cache/benign").expanduser() / spec.subdir)
+
+
+def available_datasets() -> list[str]:
+    """Names whose files are present at their default roots right now (offline check; 'synthetic' always)."""
+    return [
+        name for name in DATASETS if name == "synthetic" or loaders.present(name, Path(default_root(name)))
+    ]
+
+
+def normalization(
+    name: str, images: torch.Tensor | None = None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) in [0, 1] pixel units for dataset ``name``.
+
+    Published training-set constants for the real datasets (ImageNet's for the subset); for
+    ``synthetic`` (or when ``name`` is unknown and ``images`` are given) the statistics of ``images``.
+    """
+    spec = DATASETS.get(name)
+    if spec is not None and spec.mean:
+        return spec.mean, spec.std
+    if images is None:
+        raise ValueError(f"no fixed normalisation for dataset {name!r}; pass its images")
+    x = images.double().div(255.0)
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return tuple(round(float(m), 4) for m in mean), tuple(round(float(s), 4) for s in std)
+
+
+def make_synthetic(
+    split: str = "train",
+    n_samples: int | None = None,
+    channels: int = 3,
+    resolution: int | None = None,
+    n_classes: int = 10,
+    seed: int = 0,
+    signal: float = 40.0,
+    noise: float = 50.0,
+) -> ImageData:
+    """Deterministic synthetic stand-in: class-dependent smooth patterns plus pixel noise (NOT real data).
+
+    Each class k has a fixed smooth template (a random 4x4 field upsampled bilinearly, drawn from
+    ``seed``); an image is ``128 + signal * template[k]`` cyclically shifted by up to a quarter of the
+    side in each direction, plus i.i.d. Gaussian pixel noise of std ``noise``, clipped to uint8. The
+    random shift makes it a translation-invariance task (easy for a CNN, not linearly trivial).
+    Train and test share templates and use different noise streams.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    n_samples : int, optional
+        Number of images (default 2000 for train, 1000 for test); labels are balanced.
+    channels : int
+        3 (default side 32) or 1 (default side 28).
+    resolution : int, optional
+        Image side; overrides the default.
+    n_classes, seed, signal, noise
+        Classes, template seed, template amplitude and noise std in 0-255 units.
+
+    Returns
+    -------
+    ImageData named "synthetic".
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    n = n_samples if n_samples is not None else (2000 if split == "train" else 1000)
+    if n < 1 or channels < 1 or n_classes < 2:
+        raise ValueError(
+            f"synthetic data needs n_samples >= 1, channels >= 1, n_classes >= 2 "
+            f"(got {n}, {channels}, {n_classes})"
+        )
+    side = resolution or (28 if channels == 1 else 32)
+    gen = torch.Generator().manual_seed(seed)
+    coarse = torch.randn(n_classes, channels, 4, 4, generator=gen, dtype=torch.float64)
+    templates = torch.nn.functional.interpolate(
+        coarse, size=(side, side), mode="bilinear", align_corners=False
+    )
+    templates = templates / templates.flatten(1).std(dim=1).view(-1, 1, 1, 1)
+    gen.manual_seed(seed * 1_000_003 + (1 if split == "train" else 2))
+    labels = torch.randperm(n, generator=gen) % n_classes
+    x = templates[labels]
+    max_shift = side // 4
+    shifts = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=gen)
+    for i in range(n):  # cheap at stand-in sizes
+        x[i] = torch.roll(x[i], shifts=(int(shifts[i, 0]), int(shifts[i, 1])), dims=(1, 2))
+    x = 128.0 + signal * x + noise * torch.randn(x.shape, generator=gen, dtype=torch.float64)
+    images = x.round().clamp(0, 255).to(torch.uint8)
+    return ImageData(images, labels.to(torch.int64), [f"class{k}" for k in range(n_classes)], "synthetic")
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    root: str | os.PathLike | None = None,
+    download: bool = False,
+    resolution: int | None = None,
+    **options,
+) -> ImageData:
+    """Load a dataset split into memory.
+
+    Parameters
+    ----------
+    name : str
+        "cifar10", "imagenet-subset", "fashion-mnist" or "synthetic".
+    split : {"train", "test"}
+        ("val" is accepted as "test".)
+    root : path-like, optional
+        Dataset root; default :func:`default_root`. CIFAR-10: the folder holding
+        ``cifar-10-batches-py``; Fashion-MNIST: the folder holding the IDX files; ImageNet subset: the
+        folder holding ``train/`` and ``val/`` class folders.
+    download : bool
+        Download CIFAR-10 / Fashion-MNIST via torchvision if missing (needs internet).
+    resolution : int, optional
+        ImageNet subset: square side after resize-shorter-side + centre crop (default 64);
+        synthetic: image side. Ignored (must be None or native) for CIFAR-10 and Fashion-MNIST.
+    **options
+        ``classes`` (ImageNet subset: list of class-folder names, or an int = first n sorted folders);
+        ``n_samples``, ``channels``, ``n_classes``, ``seed``, ``signal``, ``noise`` (synthetic, see
+        :func:`make_synthetic`).
+
+    Returns
+    -------
+    ImageData
+
+    Raises
+    ------
+    ValueError
+        Unknown name/split/option, or a corrupt / truncated data file (names the file).
+    FileNotFoundError
+        Data missing at ``root`` (says where to put it or how to get it).
+    OSError
+        Download requested but failed.
+    """
+    spec = _check_name(name)
+    if split == "val":
+        split = "test"
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if resolution is not None and (not isinstance(resolution, int) or resolution < 8):
+        raise ValueError(f"resolution must be an integer >= 8, got {resolution!r}")
+    allowed = {
+        "imagenet-subset": {"classes"},
+        "synthetic": {"n_samples", "channels", "n_classes", "seed", "signal", "noise"},
+    }.get(name, set())
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValueError(
+            f"option(s) {', '.join(sorted(unknown))} not valid for dataset {name!r}; "
+            f"valid: {', '.join(sorted(allowed)) or 'none'}"
+        )
+    if name == "synthetic":
+        return make_synthetic(split, resolution=resolution, **options)
+    if resolution is not None and name != "imagenet-subset" and resolution != spec.shape[1]:
+        raise ValueError(f"{name} has fixed resolution {spec.shape[1]}; drop resolution={resolution}")
+    root_path = Path(root if root is not None else default_root(name)).expanduser()
+    train = split == "train"
+    if name == "cifar10":
+        images, labels, classes = loaders.load_cifar10(root_path, train, download, spec.how_to_get)
+    elif name == "fashion-mnist":
+        images, labels, classes = loaders.load_fashion_mnist(root_path, train, download, spec.how_to_get)
+    else:
+        images, labels, classes = loaders.load_image_folder(
+            root_path, train, resolution or spec.shape[1], options.get("classes"), spec.how_to_get
+        )
+    logger.info(
+        "loaded %s/%s from %s: %d images of shape %s",
+        name,
+        split,
+        root_path,
+        len(labels),
+        tuple(images.shape[1:]),
+    )
+    return ImageData(images, labels, classes, name, spec.mean, spec.std)
+
+
+def balanced_subsample(labels, n_samples: int, seed: int) -> np.ndarray:
+    """Indices of a class-balanced subsample of size ``n_samples``.
+
+    Each of the K classes present gets ``n_samples // K`` points; the ``n_samples % K`` leftover points
+    go to a seeded random choice of classes. Within a class the points are a prefix of a seeded
+    permutation, so for sizes that are multiples of K the subsamples are nested (n1 < n2 ⇒ subset).
+
+    Parameters
+    ----------
+    labels : array-like or torch.Tensor, shape (N,), integer
+    n_samples : int
+        1 <= n_samples <= N.
+    seed : int
+        Data seed (``np.random.default_rng(seed)``).
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,), int64, sorted ascending.
+
+    Raises
+    ------
+    ValueError
+        n_samples out of range, or a class too small for its quota.
+    """
+    y = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {y.shape}")
+    if (
+        isinstance(n_samples, bool)
+        or not isinstance(n_samples, int | np.integer)
+        or not 1 <= n_samples <= y.size
+    ):
+        raise ValueError(f"n_samples must be an integer in [1, {y.size}], got {n_samples!r}")
+    classes = np.unique(y)
+    k = classes.size
+    rng = np.random.default_rng(seed)
+    perms = [rng.permutation(np.flatnonzero(y == c)) for c in classes]
+    quota = np.full(k, n_samples // k)
+    quota[rng.permutation(k)[: n_samples % k]] += 1
+    short = [(int(c), int(q), p.size) for c, q, p in zip(classes, quota, perms, strict=True) if q > p.size]
+    if short:
+        c, q, have = short[0]
+        raise ValueError(
+            f"class {c} has {have} samples but a balanced subsample of {n_samples} needs {q}; lower n_samples"
+        )
+    return np.sort(np.concatenate([p[:q] for p, q in zip(perms, quota, strict=True)])).astype(np.int64)
