@@ -1,0 +1,441 @@
+"""Experiment files: TOML grids read into frozen run configs, each with a key hashed from its meaning.
+
+An experiment file looks like::
+
+    [experiment]
+    name = "fmnist-width-noise"
+    kind = "train"            # "train" | "theory" (or a kind registered in benign.bridge.runners)
+    source = "Nakkiran et al. 2020 ..."
+    executor = "local"        # default executor; CLI --executor overrides
+    results = "results/fmnist-width-noise"   # default results/<name>; CLI --results overrides
+    [base]                    # fixed fields of every run config
+    epochs = 20
+    [grid]                    # cartesian product, in the order written
+    width = [2, 4, 8]
+    seed = [0, 1]
+    [scale.smoke]             # --scale smoke applies these on top
+    base = { epochs = 2 }
+    grid = { width = [2] }
+    [slurm]                   # optional options for the slurm executor (see executors.make_executor)
+    timeout_min = 120
+
+Values are type-checked against the run-config dataclass fields and coerced (an int written for a
+float field becomes a float), so ``noise_rate = 0`` and ``noise_rate = 0.0`` give the same run key.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import hashlib
+import inspect
+import itertools
+import json
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm")
+EXPERIMENT_FIELDS = ("name", "kind", "source", "executor", "results", "description")
+SLURM_FIELDS = (
+    "timeout_min", "partition", "array_parallelism", "runs_per_job", "cpus_per_task",
+    "gpus_per_node", "mem_gb", "max_num_timeout", "folder",
+)
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class TheoryRunConfig:
+    """One simulation point of ``benign.theory.sweep.run_point`` (kind ``"theory"``).
+
+    Every field is semantic: all of them enter the run key. ``params`` holds the model parameters
+    that ``run_point`` takes as keyword arguments (e.g. ``snr``, ``spectrum``, ``ridge``) as sorted
+    ``(name, value)`` pairs; in a TOML file they are written as plain fields and collected here.
+    """
+
+    estimator: str
+    n_samples: int
+    ratio: float
+    noise_rate: float
+    seed: int = 0
+    data: str = "gmm"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    accepts_extra_fields: typing.ClassVar[bool] = True  # unknown TOML fields become ``params``
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TheoryRunConfig:
+        d = dict(d)
+        core = {f.name: d.pop(f.name) for f in dataclasses.fields(cls) if f.name in d and f.name != "params"}
+        params = dict(d.pop("params", ()))
+        params.update(d)  # any remaining field is a model parameter for run_point
+        missing = [n for n in ("estimator", "n_samples", "ratio", "noise_rate") if n not in core]
+        if missing:
+            raise ValueError(f"theory run config is missing {', '.join(missing)}; "
+                             "set them in [base] or [grid]")
+        for name, value in params.items():
+            if not isinstance(value, (bool, int, float, str)) and value is not None:
+                raise ValueError(f"theory parameter {name}={value!r} must be a number, string or bool")
+        unknown = sorted(set(params) - _run_point_params())
+        if unknown and "**" not in _run_point_params():
+            raise ValueError(f"unknown theory parameter(s) {', '.join(unknown)} "
+                             f"(run_point accepts: {', '.join(sorted(_run_point_params() - {'**'}))})")
+        return cls(**core, params=tuple(sorted(params.items())))
+
+    def semantic_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "params"}
+        d.update(self.params)
+        return d
+
+
+@functools.lru_cache(maxsize=1)
+def _run_point_params() -> frozenset[str]:
+    """Keyword parameters ``run_point`` accepts beyond the core fields ("**" if it takes any)."""
+    try:
+        from benign.theory.sweep import run_point
+    except ImportError:
+        return frozenset({"**"})  # theory not built yet: run_point will check at run time
+    names = set()
+    for p in inspect.signature(run_point).parameters.values():
+        names.add("**" if p.kind is p.VAR_KEYWORD else p.name)
+    return frozenset(names - {"estimator", "n_samples", "ratio", "noise_rate", "seed", "data"})
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment: its key, kind and validated config."""
+
+    key: str
+    kind: str
+    config: Any
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment: the resolved base/grid and every run it expands to.
+
+    Attributes
+    ----------
+    runs : tuple of RunSpec
+        The grid's cartesian product in file order (last axis fastest), duplicates removed.
+    results : Path
+        Folder of the results store (relative paths are relative to the working directory).
+    """
+
+    name: str
+    kind: str
+    base: dict[str, Any]
+    grid: dict[str, tuple]
+    runs: tuple[RunSpec, ...]
+    results: Path
+    source: str = ""
+    description: str = ""
+    executor: str = "local"
+    scale: str | None = None
+    path: Path | None = None
+    slurm: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.runs]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able description (written next to the results for provenance)."""
+        return {
+            "name": self.name, "kind": self.kind, "source": self.source, "scale": self.scale,
+            "path": str(self.path) if self.path else None, "base": self.base,
+            "grid": {k: list(v) for k, v in self.grid.items()}, "keys": self.keys,
+        }
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted-key, whitespace-free JSON: the text a run key is hashed from."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default, allow_nan=True)
+
+
+def _json_default(obj: Any):
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    if hasattr(obj, "item"):  # numpy scalar
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def semantic_dict(config: Any) -> dict[str, Any]:
+    """The fields that define what a run computes (``config.semantic_dict()`` if it has one)."""
+    if hasattr(config, "semantic_dict"):
+        return dict(config.semantic_dict())
+    return dataclasses.asdict(config)
+
+
+def config_key(kind: str, config: Any) -> str:
+    """Run key: first 16 hex digits of sha256 over canonical JSON of ``(kind, semantic config)``."""
+    text = canonical_json({"kind": kind, "config": semantic_dict(config)})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- type checks
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved type hints of a dataclass's init fields."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls) if f.init}
+
+
+def coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check ``value`` against type ``hint`` and convert losslessly (int -> float, list -> tuple).
+
+    Raises ValueError naming ``where`` (e.g. ``"base.epochs in exp.toml"``) on a mismatch.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is object:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(value, arg, where)
+            except ValueError:
+                continue
+        raise _type_error(value, hint, where)
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ValueError(f"{where} = {value!r} is not one of {', '.join(map(repr, args))}")
+    if origin in (tuple, list) or hint in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise _type_error(value, hint, where)
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            item = args[0] if args else Any
+            out = [coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        elif len(args) == len(value):
+            out = [coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value, strict=True))]
+        else:
+            raise _type_error(value, hint, where)
+        return tuple(out) if (origin or hint) is tuple else out
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise _type_error(value, hint, where)
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _type_error(value, hint, where)
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _type_error(value, hint, where)
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise _type_error(value, hint, where)
+    if hint is Path:
+        if isinstance(value, (str, Path)):
+            return Path(value)
+        raise _type_error(value, hint, where)
+    return value  # a type we do not know how to check: the config's own validation decides
+
+
+def _type_error(value: Any, hint: Any, where: str) -> ValueError:
+    name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    return ValueError(f"{where} = {value!r} has type {type(value).__name__}, expected {name}")
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``"base.epochs=3"`` -> ``("base", "epochs", 3)``; values go through ``ast.literal_eval``.
+
+    A value that is not a Python literal (``cuda``) is kept as a string, like nanoGPT's configurator.
+    """
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected SECTION.FIELD=VALUE, e.g. --set base.epochs=3")
+    lhs, raw = text.split("=", 1)
+    section, _, name = lhs.strip().partition(".")
+    if section not in ("base", "grid", "experiment", "slurm") or not name:
+        raise ValueError(f"--set {text!r}: the field must be base.NAME, grid.NAME, experiment.NAME "
+                         "or slurm.NAME")
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw.strip()
+    return section, name, value
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_experiment(path: str | Path, scale: str | None = None, overrides: Iterable[str] = (),
+                    results: str | Path | None = None) -> Experiment:
+    """Read, validate and expand an experiment TOML file.
+
+    Parameters
+    ----------
+    path : path of the TOML file.
+    scale : name of a ``[scale.<name>]`` table to apply (e.g. ``"smoke"``, ``"paper"``), or None.
+    overrides : ``"section.field=value"`` strings applied last (``--set`` on the CLI).
+    results : results folder overriding the file's ``results`` (``--results`` on the CLI).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        With one line naming the file and the offending section/field.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"experiment file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: malformed TOML: {exc}") from None
+    try:
+        return _build(doc, path, scale, list(overrides), results)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], results) -> Experiment:
+    _check_keys(doc, TOP_LEVEL, "top-level table")
+    meta = dict(_table(doc, "experiment", required=True))
+    _check_keys(meta, EXPERIMENT_FIELDS, "[experiment] field")
+    base = dict(_table(doc, "base"))
+    grid = dict(_table(doc, "grid"))
+    slurm = dict(_table(doc, "slurm"))
+    _check_keys(slurm, SLURM_FIELDS, "[slurm] field")
+    both = sorted(set(base) & set(grid))
+    if both:
+        raise ValueError(f"{', '.join(both)} is in both [base] and [grid]; keep it in one of them")
+    for name, values in grid.items():
+        _check_axis(name, values)
+
+    if scale is not None:
+        scales = _table(doc, "scale")
+        if scale not in scales:
+            choices = ", ".join(sorted(scales)) or "none defined"
+            raise ValueError(f"unknown scale {scale!r} (choices: {choices})")
+        table = scales[scale]
+        if not isinstance(table, dict):
+            raise ValueError(f"[scale.{scale}] must be a table with 'base' and/or 'grid'")
+        _check_keys(table, ("base", "grid"), f"[scale.{scale}] key")
+        for name, value in dict(table.get("base", {})).items():
+            _set_base(base, grid, name, value)
+        for name, values in dict(table.get("grid", {})).items():
+            _check_axis(name, values, f"[scale.{scale}].grid")
+            _set_grid(base, grid, name, values)
+
+    for text in overrides:
+        section, name, value = parse_override(text)
+        if section == "base":
+            _set_base(base, grid, name, value)
+        elif section == "grid":
+            _set_grid(base, grid, name, value if isinstance(value, (list, tuple)) else [value])
+        elif section == "experiment":
+            _check_keys({name: 0}, EXPERIMENT_FIELDS, "experiment field in --set")
+            meta[name] = value
+        else:
+            _check_keys({name: 0}, SLURM_FIELDS, "slurm field in --set")
+            slurm[name] = value
+
+    name = _string(meta, "name", required=True)
+    if not _NAME_RE.match(name):
+        raise ValueError(f"[experiment] name {name!r} must be letters, digits, '.', '_' or '-' "
+                         "(it names a folder)")
+    kind = _string(meta, "kind", required=True)
+    from benign.bridge.runners import get_kind  # lazy: runners imports this module
+
+    config_cls = get_kind(kind).config_class()
+    runs = _expand(kind, config_cls, base, grid)
+    if results is None:
+        results = _string(meta, "results") or f"results/{name}"
+    return Experiment(
+        name=name, kind=kind, base=base, grid={k: tuple(v) for k, v in grid.items()}, runs=tuple(runs),
+        results=Path(results), source=_string(meta, "source") or "",
+        description=_string(meta, "description") or "", executor=_string(meta, "executor") or "local",
+        scale=scale, path=path, slurm=slurm,
+    )
+
+
+def _expand(kind: str, config_cls: type, base: dict, grid: dict) -> list[RunSpec]:
+    """Type-check base/grid against ``config_cls`` and build one config per grid point."""
+    hints = field_types(config_cls)
+    open_fields = getattr(config_cls, "accepts_extra_fields", False)
+    for name in list(base) + list(grid):
+        if name not in hints and not open_fields:
+            raise ValueError(f"unknown field {name!r} for kind {kind!r} (fields: {', '.join(sorted(hints))})")
+    base = {k: coerce(v, hints.get(k, Any), f"base.{k}") for k, v in base.items()}
+    axes = {k: [coerce(v, hints.get(k, Any), f"grid.{k}[{i}]") for i, v in enumerate(vs)]
+            for k, vs in grid.items()}
+    runs: dict[str, RunSpec] = {}
+    for point in itertools.product(*axes.values()):
+        values = {**base, **dict(zip(axes, point, strict=True))}
+        config = _make_config(config_cls, values, kind)
+        key = config_key(kind, config)
+        runs.setdefault(key, RunSpec(key=key, kind=kind, config=config))
+    return list(runs.values())
+
+
+def _make_config(cls: type, values: dict, kind: str):
+    try:
+        if hasattr(cls, "from_dict"):
+            return cls.from_dict(values)
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"cannot build a {kind!r} run config: {exc}") from None
+
+
+def _set_base(base: dict, grid: dict, name: str, value: Any) -> None:
+    # A later override of a grid axis by a fixed value removes the axis.
+    base[name] = value
+    grid.pop(name, None)
+
+
+def _set_grid(base: dict, grid: dict, name: str, values: Any) -> None:
+    _check_axis(name, values)
+    grid[name] = list(values)
+    base.pop(name, None)
+
+
+def _check_axis(name: str, values: Any, where: str = "[grid]") -> None:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{where} {name} must be a non-empty list, e.g. {name} = [{values!r}]")
+
+
+def _table(doc: dict, name: str, required: bool = False) -> dict:
+    if name not in doc:
+        if required:
+            raise ValueError(f"missing [{name}] table")
+        return {}
+    if not isinstance(doc[name], dict):
+        raise ValueError(f"{name} must be a table ([{name}]), not {type(doc[name]).__name__}")
+    return doc[name]
+
+
+def _string(meta: dict, name: str, required: bool = False) -> str | None:
+    value = meta.get(name)
+    if value is None:
+        if required:
+            raise ValueError(f"[experiment] {name} is required")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"[experiment] {name} = {value!r} must be a string")
+    return value
+
+
+def _check_keys(d: Mapping, allowed: Iterable[str], what: str) -> None:
+    allowed = tuple(allowed)
+    for key in d:
+        if key not in allowed:
+            raise ValueError(f"unknown {what} {key!r} (allowed: {', '.join(allowed)})")

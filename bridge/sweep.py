@@ -1,0 +1,115 @@
+"""Resumable sweeps: plan every run of an experiment, compute only those without a final record.
+
+``plan -> pending (keys minus store.done_keys()) -> executor``. Because "done" is a record in the
+store and each record is appended by the process that computed the run, re-running the same
+command after a crash, a kill or a Slurm preemption computes exactly the missing runs, on every
+executor. Failed runs are recorded as failed and retried by the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benign.bridge.atomic import atomic_write_json
+from benign.bridge.config import Experiment
+from benign.bridge.executors import make_executor
+from benign.bridge.runners import Outcome, RunTask, get_kind
+from benign.bridge.store import ResultsStore, status_counts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepSummary:
+    """What one ``run_experiment`` call did."""
+
+    experiment: str
+    total: int
+    already_done: int
+    ran: Counter = field(default_factory=Counter)  # status -> count among runs computed now
+    errors: list[str] = field(default_factory=list)  # "key: one-line error" for failures
+
+    @property
+    def failed(self) -> int:
+        return self.ran["failed"]
+
+    def line(self) -> str:
+        ran = ", ".join(f"{n} {s}" for s, n in sorted(self.ran.items())) or "nothing to do"
+        return f"{self.experiment}: {self.total} runs, {self.already_done} already done; ran: {ran}"
+
+
+def plan(experiment: Experiment) -> list[RunTask]:
+    """One task per run of the experiment, in grid order."""
+    runner = get_kind(experiment.kind).runner
+    results = str(Path(experiment.results).resolve())
+    return [RunTask(key=r.key, kind=r.kind, experiment=experiment.name, config=r.config, runner=runner,
+                    results=results) for r in experiment.runs]
+
+
+def pending(tasks: list[RunTask], store: ResultsStore) -> list[RunTask]:
+    """Tasks without a final (done/diverged) record in ``store``."""
+    done = store.done_keys()
+    return [t for t in tasks if t.key not in done]
+
+
+def run_experiment(experiment: Experiment, executor=None, *, progress: bool | None = None,
+                   **executor_opts) -> SweepSummary:
+    """Compute the missing runs of ``experiment`` and record them in its results folder.
+
+    Parameters
+    ----------
+    experiment : from :func:`benign.bridge.config.load_experiment`.
+    executor : an executor object, an executor name, or None for ``experiment.executor``.
+    progress : tqdm progress bar over runs (None: only on a terminal).
+    executor_opts : passed to :func:`benign.bridge.executors.make_executor` when ``executor``
+        is a name; the experiment's ``[slurm]`` table fills the slurm executor's defaults.
+
+    Raises
+    ------
+    ResultsFolderError
+        If the results folder cannot be written (checked before any run starts).
+    """
+    from tqdm import tqdm
+
+    store = ResultsStore(experiment.results, writable=True)
+    if executor is None or isinstance(executor, str):
+        name = executor or experiment.executor
+        if name == "slurm":
+            executor_opts = {**experiment.slurm, **executor_opts}
+        executor = make_executor(name, **executor_opts)
+    atomic_write_json(store.root / "experiments" / f"{experiment.name}.json", experiment.summary())
+    tasks = plan(experiment)
+    todo = pending(tasks, store)
+    summary = SweepSummary(experiment.name, len(tasks), len(tasks) - len(todo))
+    if store.last_read.skipped:
+        logger.warning("%d corrupt line(s) skipped in %s (see warnings above); their runs will be recomputed",
+                       len(store.last_read.skipped), store.parts_dir)
+    logger.info("%s: %d runs, %d done, %d to compute with the %s executor", experiment.name, len(tasks),
+                summary.already_done, len(todo), executor.name)
+    disable = None if progress is None else not progress  # None: tqdm shows a bar only on a terminal
+    with tqdm(total=len(todo), desc=experiment.name, unit="run", disable=disable) as bar:
+
+        def on_done(outcome: Outcome) -> None:
+            summary.ran[outcome.status] += 1
+            if outcome.status == "failed":
+                summary.errors.append(f"{outcome.key}: {outcome.error}")
+            bar.update(1)
+            bar.set_postfix(failed=summary.failed, refresh=False)
+
+        executor.run(todo, on_done)
+    return summary
+
+
+def experiment_status(experiment: Experiment) -> dict:
+    """Counts of done / diverged / failed / pending runs, plus the distinct failure messages."""
+    store = ResultsStore(experiment.results)
+    keys = experiment.keys
+    latest = store.latest()
+    counts = status_counts(latest, keys)
+    errors = Counter(latest[k].get("error", "?") for k in keys if latest.get(k, {}).get("status") == "failed")
+    return {"experiment": experiment.name, "kind": experiment.kind, **counts,
+            "results": str(experiment.results), "errors": dict(errors),
+            "skipped_lines": store.last_read.skipped}
