@@ -1,0 +1,476 @@
+"""One training run of a width-k network on noisy labels, resumable, with per-epoch records and sharpness.
+
+Protocol (empirical.md §8.1): a class-balanced subsample of ``n_samples`` training points, label noise
+injected once (exact count, saved mask), Nakkiran's Adam preset (1e-4 constant, batch 128, crop + flip)
+or the "standard" SGD preset (0.1, momentum 0.9, wd 5e-4, cosine), trained for a fixed epoch budget or
+until interpolation. Each epoch gives one flat record with the shared vocabulary columns; at log-spaced
+epochs the input-space sharpness of Gamba et al. (TMLR 2023) is measured on fixed subsets of clean
+training points, noisy training points (at their noisy and their true labels) and test points.
+
+Files written into ``run_dir``: ``checkpoint.pt`` (atomic, ``torch.load(weights_only=True)``-loadable),
+``noise_mask.npy``, ``epochs.jsonl``, ``sharpness.jsonl``, ``config.json``, ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import trainer as T
+from .checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    remove_stale_temp_files,
+    restore_rng_state,
+    save_checkpoint,
+)
+from .sharpness import KINDS as SHARPNESS_KINDS
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrainConfig", "run_training", "run_many", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES"]
+
+DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "synthetic")
+MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
+NOISE_KINDS = ("symmetric", "uniform", "pair")
+#: Fields that do not change results (paths, devices, speed knobs, checkpoint cadence).
+NON_SEMANTIC = frozenset({"data_root", "device", "compile", "amp", "checkpoint_every"})
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of one training run; the single source of defaults.
+
+    Semantic fields (they change results) are everything but :data:`NON_SEMANTIC`.
+
+    Attributes
+    ----------
+    dataset, data_root : dataset name (``DATASET_NAMES``) and optional root folder.
+    n_samples, n_test : class-balanced train subset size; test subset size (None = whole test split).
+    data_seed : seed of the subsamples, the label noise and the sharpness subsets (fixed across widths).
+    model, width : ``MODEL_NAMES`` entry and its width k.
+    noise_rate, noise_kind : η in [0, 1) and the noise convention (``symmetric`` = always a wrong class,
+        Nakkiran's; see :func:`benign.empirical.noise.inject_label_noise`).
+    optimizer, lr, weight_decay, momentum : preset "adam" (Nakkiran: 1e-4, constant) or "sgd"
+        (0.1, momentum 0.9, wd 5e-4, cosine over the run); ``lr`` / ``weight_decay`` None → preset.
+    batch_size, epochs, augment : minibatch size, epoch budget, crop(pad 4)+flip on/off.
+    seed : seed of the initialisation, batch order and augmentation.
+    sharpness_epochs : "log" (1, 2, 4, 8, … and the last epoch), "all", "none", or "1,5,20".
+    sharpness_samples, sharpness_kind, sharpness_radius, sharpness_points : M neighbours, neighbourhood
+        kind (:data:`benign.empirical.sharpness.KINDS`), radius (px or singular values), and the number
+        of clean / noisy / test points measured.
+    stop_at_interpolation : stop once train error ≤ 0.1 % (``interpolated_01``).
+    resolution : image side for the ImageNet subset / synthetic data (None = dataset default).
+    checkpoint_every : also checkpoint every this many optimiser steps (0 = only at epoch ends).
+    device, compile, amp : "cpu"/"cuda"/None (auto); ``torch.compile`` the model; bf16 autocast on CUDA.
+    """
+
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    n_samples: int = 1000
+    n_test: int | None = None
+    data_seed: int = 0
+    model: str = "cnn5"
+    width: int = 4
+    noise_rate: float = 0.2
+    noise_kind: str = "symmetric"
+    optimizer: str = "adam"
+    lr: float | None = None
+    weight_decay: float | None = None
+    momentum: float = 0.9
+    batch_size: int = 128
+    epochs: int = 20
+    augment: bool = True
+    seed: int = 0
+    sharpness_epochs: str = "log"
+    sharpness_samples: int = 4
+    sharpness_kind: str = "shift"
+    sharpness_radius: float = 1.0
+    sharpness_points: int = 256
+    stop_at_interpolation: bool = False
+    resolution: int | None = None
+    checkpoint_every: int = 0
+    device: str | None = None
+    compile: bool = False
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def semantic_dict(self) -> dict:
+        """Fields that change results (for hashing, resume checks and record columns)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """Build from a mapping (TOML / JSON); an unknown field is a one-line ValueError naming it."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in names:
+                raise ValueError(
+                    f"unknown training config field {key!r}; valid fields: {', '.join(sorted(names))}")
+        return cls(**d)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _validate(c: TrainConfig) -> None:
+    def need(ok: bool, field: str, what: str) -> None:
+        if not ok:
+            raise ValueError(f"{field} {what}, got {getattr(c, field)!r}")
+
+    def is_int(v) -> bool:
+        return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+    need(c.dataset in DATASET_NAMES, "dataset", f"must be one of {', '.join(DATASET_NAMES)}")
+    need(c.model in MODEL_NAMES, "model", f"must be one of {', '.join(MODEL_NAMES)}")
+    need(c.optimizer in T.OPTIMIZER_PRESETS, "optimizer", "must be 'adam' or 'sgd'")
+    need(c.noise_kind in NOISE_KINDS, "noise_kind", f"must be one of {', '.join(NOISE_KINDS)}")
+    need(isinstance(c.noise_rate, int | float) and not isinstance(c.noise_rate, bool)
+         and 0.0 <= c.noise_rate < 1.0, "noise_rate", "must be a number in [0, 1)")
+    for f in ("n_samples", "width", "batch_size", "epochs"):
+        need(is_int(getattr(c, f)) and getattr(c, f) >= 1, f, "must be a positive integer")
+    for f in ("data_seed", "seed", "sharpness_points", "checkpoint_every"):
+        need(is_int(getattr(c, f)) and getattr(c, f) >= 0, f, "must be a non-negative integer")
+    need(is_int(c.sharpness_samples) and c.sharpness_samples >= 1, "sharpness_samples", "must be >= 1")
+    need(c.n_test is None or (is_int(c.n_test) and c.n_test >= 1), "n_test",
+         "must be None or a positive integer")
+    need(c.lr is None or (isinstance(c.lr, int | float) and c.lr > 0), "lr", "must be None or > 0")
+    need(c.weight_decay is None or c.weight_decay >= 0, "weight_decay", "must be None or >= 0")
+    need(c.sharpness_kind in SHARPNESS_KINDS, "sharpness_kind",
+         f"must be one of {', '.join(SHARPNESS_KINDS)}")
+    need(c.device in (None, "cpu", "cuda") or str(c.device).startswith("cuda:"), "device",
+         "must be None, 'cpu' or 'cuda[:i]'")
+    sharpness_schedule(c.sharpness_epochs, c.epochs)  # raises on a malformed spec
+
+
+def sharpness_schedule(spec: str, epochs: int) -> list[int]:
+    """Epochs (1-based) at which sharpness is measured: "log" = 1, 2, 4, 8, … plus the last epoch."""
+    spec = str(spec).strip().lower()
+    if spec == "none":
+        return []
+    if spec == "all":
+        return list(range(1, epochs + 1))
+    if spec == "log":
+        out = {2 ** i for i in range(int(math.log2(max(epochs, 1))) + 1)} | {epochs}
+        return sorted(e for e in out if e <= epochs)
+    try:
+        out = sorted({int(x) for x in spec.split(",") if x.strip()})
+    except ValueError:
+        raise ValueError(
+            f"sharpness_epochs must be 'log', 'all', 'none' or a list like '1,5,20', got {spec!r}") from None
+    return [e for e in out if 1 <= e <= epochs]
+
+
+# --------------------------------------------------------------------------------------------- data
+
+_CACHE: dict[tuple, object] = {}
+
+
+def _load(config: TrainConfig, split: str):
+    """Load a dataset split once per process (several runs in one process share it)."""
+    from .data import load_dataset
+
+    opts = {}
+    if config.dataset == "synthetic":
+        # The generator makes exactly what is asked; make enough for the balanced subsample.
+        wanted = config.n_samples if split == "train" else (config.n_test or 1000)
+        opts["n_samples"] = max(wanted, 2000 if split == "train" else 1000)
+    key = ("raw", config.dataset, config.data_root, config.resolution, split, tuple(sorted(opts.items())))
+    if key not in _CACHE:
+        _CACHE[key] = load_dataset(config.dataset, split=split, root=config.data_root,
+                                   resolution=config.resolution, **opts)
+    return _CACHE[key]
+
+
+def prepare_data(config: TrainConfig, device: torch.device):
+    """Subsample, inject noise, move to ``device``; cached per process.
+
+    Returns (train DeviceData with noisy labels, test DeviceData, NoisyLabels, train indices, n_classes,
+    channels).
+    """
+    from .data import balanced_subsample, normalization
+    from .noise import inject_label_noise
+
+    key = ("dev", config.dataset, config.data_root, config.resolution, config.n_samples, config.n_test,
+           config.data_seed, config.noise_rate, config.noise_kind, str(device))
+    if key in _CACHE:
+        return _CACHE[key]
+    train_raw, test_raw = _load(config, "train"), _load(config, "test")
+    n_classes = len(train_raw.classes)
+    idx = balanced_subsample(train_raw.labels, config.n_samples, config.data_seed)
+    tidx = (np.arange(len(test_raw.labels)) if config.n_test is None or config.n_test >= len(test_raw.labels)
+            else balanced_subsample(test_raw.labels, config.n_test, config.data_seed))
+    true = train_raw.labels[torch.as_tensor(idx)]
+    noisy = inject_label_noise(true, config.noise_rate, n_classes, T.derive_seed(config.data_seed, T.NOISE),
+                               kind=config.noise_kind)
+    images = train_raw.images[torch.as_tensor(idx)]
+    mean, std = (torch.tensor(v, dtype=torch.float64) for v in normalization(config.dataset, images))
+    noisy_labels = torch.as_tensor(noisy.labels).to(device)
+    train = T.DeviceData(images.to(device), noisy_labels, true.to(device), mean, std)
+    ti = torch.as_tensor(tidx)
+    test = T.DeviceData(test_raw.images[ti].to(device), test_raw.labels[ti].to(device),
+                        test_raw.labels[ti].to(device), mean, std)
+    out = (train, test, noisy, np.asarray(idx), n_classes, int(images.shape[1]))
+    _CACHE[key] = out
+    return out
+
+
+def clear_cache() -> None:
+    """Drop datasets cached by earlier runs in this process (frees GPU memory)."""
+    _CACHE.clear()
+
+
+# -------------------------------------------------------------------------------------- the run
+
+def run_training(
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    device: str | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Train (or resume, or just reload a finished) run and return its records.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    run_dir : folder for the checkpoint and the records; a checkpoint there is resumed (a checkpoint of
+        another semantic config raises ValueError).
+    device : overrides ``config.device``; default CUDA when available.
+    progress : tqdm bar over the optimiser steps.
+    on_epoch : called with each new epoch record (the CLI prints its table row from it).
+    on_step : called as ``on_step(epoch, step_in_epoch)`` after every optimiser step.
+
+    Returns
+    -------
+    dict with ``summary`` (flat scalars), ``epochs`` (one flat dict per epoch), ``sharpness``
+    (flat dicts: epoch, subset ∈ {clean, noisy_noisy_label, noisy_true_label, test}, mean, std, n).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(run_dir)
+    dev = torch.device(device or config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    state = _Run(config, run_dir, dev)
+    if not state.finished:
+        state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
+    return state.results()
+
+
+def run_many(configs: list[TrainConfig], run_dirs: list[str | os.PathLike], **kwargs) -> list[dict]:
+    """Several runs in one process: datasets are loaded and moved to the device once and shared."""
+    if len(configs) != len(run_dirs):
+        raise ValueError(f"run_many got {len(configs)} configs but {len(run_dirs)} run_dirs")
+    return [run_training(c, d, **kwargs) for c, d in zip(configs, run_dirs, strict=True)]
+
+
+
+
+# ------------------------------------------------------------------------------------ run state
+
+class _Run:
+    """Model, optimiser, schedule, records and the checkpoint of one run (the only stateful object)."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, device: torch.device) -> None:
+        from .models import build_model
+        from .params import count_parameters
+
+        self.config, self.run_dir, self.device = config, run_dir, device
+        self.cuda = device.type == "cuda"
+        self.amp = bool(config.amp and self.cuda)
+        data = prepare_data(config, device)
+        self.train_data, self.test_data, self.noisy, self.indices, n_classes, channels = data
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(T.derive_seed(config.seed, T.INIT))
+            self.model = build_model(config.model, config.width, n_classes=n_classes, in_channels=channels)
+        self.model.to(device)
+        if self.cuda:
+            self.model.to(memory_format=torch.channels_last)
+        self.n_params = count_parameters(self.model)
+        self.steps_per_epoch = math.ceil(self.train_data.n / config.batch_size)
+        self.opt = T.make_optimizer(self.model, config.optimizer, config.lr, config.weight_decay,
+                                    config.momentum)
+        self.sched = T.make_scheduler(self.opt, config.optimizer, config.epochs * self.steps_per_epoch)
+        # bf16 needs no loss scaling; the disabled scaler keeps the checkpoint format ready for fp16.
+        self.scaler = torch.amp.GradScaler(device.type, enabled=False)
+        self.records: list[dict] = []
+        self.sharp: list[dict] = []
+        self.epoch_done, self.step, self.wall_s = 0, 0, 0.0
+        self.finished = self.diverged = False
+        self.ckpt_path = run_dir / "checkpoint.pt"
+        if self.ckpt_path.exists():
+            self._restore(load_checkpoint(self.ckpt_path, map_location=device))
+        else:
+            T.save_npy(run_dir / "noise_mask.npy", np.asarray(self.noisy.flipped, dtype=bool))
+            T.write_json(run_dir / "config.json", config.to_dict())
+        self.fwd = torch.compile(self.model) if config.compile else self.model
+        self.subsets = T.sharpness_subsets(self.train_data, self.test_data, config)
+
+    # -- checkpoint ---------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.semantic_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch_done,
+            "step": self.step,
+            "rng": capture_rng_state(),
+            "noise_mask": self._mask(),
+            "noisy_labels": torch.as_tensor(np.asarray(self.noisy.labels, dtype=np.int64)),
+            "train_indices": torch.as_tensor(np.asarray(self.indices, dtype=np.int64)),
+            "records": self.records,
+            "sharpness": self.sharp,
+            "finished": self.finished,
+            "diverged": self.diverged,
+            "wall_s": self.wall_s,
+        }
+
+    def _mask(self) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(self.noisy.flipped, dtype=bool))
+
+    def _save(self) -> None:
+        save_checkpoint(self._state(), self.ckpt_path)
+
+    def _restore(self, ck: dict) -> None:
+        if ck.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"checkpoint {self.ckpt_path} has format {ck.get('format')!r}, expected "
+                             f"{CHECKPOINT_FORMAT}; use another run folder")
+        mine, theirs = self.config.semantic_dict(), ck.get("config", {})
+        for key in sorted(set(mine) | set(theirs)):
+            there, here = theirs.get(key, "<missing>"), mine.get(key, "<missing>")
+            if there != here:
+                raise ValueError(
+                    f"checkpoint {self.ckpt_path} is from another config ({key}: {there!r} there, {here!r} "
+                    "here); use another --out folder or delete it")
+        if not torch.equal(ck["noise_mask"].cpu(), self._mask()):
+            raise ValueError(f"checkpoint {self.ckpt_path} was trained on other noisy labels "
+                             "(data changed?); delete it to restart")
+        self.model.load_state_dict(ck["model"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.sched.load_state_dict(ck["scheduler"])
+        self.scaler.load_state_dict(ck["scaler"])
+        restore_rng_state(ck["rng"])
+        self.epoch_done, self.step = int(ck["epoch"]), int(ck["step"])
+        self.records, self.sharp = list(ck["records"]), list(ck["sharpness"])
+        self.finished, self.diverged = bool(ck["finished"]), bool(ck["diverged"])
+        self.wall_s = float(ck.get("wall_s", 0.0))
+        log.info("resuming %s at epoch %d step %d", self.run_dir, self.epoch_done + 1, self.step)
+
+    # -- training -----------------------------------------------------------------------------------
+    def train(self, *, progress: bool, on_epoch, on_step) -> None:
+        from tqdm.auto import tqdm
+
+        c = self.config
+        sharp_at = set(sharpness_schedule(c.sharpness_epochs, c.epochs))
+        spe = self.steps_per_epoch
+        bar = tqdm(total=c.epochs * spe, initial=self.epoch_done * spe + self.step, disable=not progress,
+                   unit="step", desc=f"{c.model}-{c.width} {c.dataset}", leave=False)
+        try:
+            for epoch in range(self.epoch_done + 1, c.epochs + 1):
+                rec = self._one_epoch(epoch, on_step, bar)
+                stop = self.diverged or (c.stop_at_interpolation and rec["interpolated_01"])
+                if not self.diverged and (epoch in sharp_at or stop):
+                    self.sharp += [self._columns(r) for r in T.sharpness_records(
+                        self.fwd, self.train_data, self.test_data, c, epoch, self.subsets, self.amp)]
+                self.finished = stop or epoch == c.epochs
+                self._save()
+                T.write_jsonl(self.run_dir / "epochs.jsonl", self.records)
+                T.write_jsonl(self.run_dir / "sharpness.jsonl", self.sharp)
+                bar.set_postfix(train_err=f"{rec['train_error']:.3f}", test_err=f"{rec['test_error']:.3f}")
+                if on_epoch is not None:
+                    on_epoch(rec)
+                if stop:
+                    break
+        finally:
+            bar.close()
+
+    def _one_epoch(self, epoch: int, on_step, bar) -> dict:
+        c = self.config
+
+        def step_hook(s: int) -> None:
+            if on_step is not None:
+                on_step(epoch, s)
+            if c.checkpoint_every and s % c.checkpoint_every == 0 and s < self.steps_per_epoch:
+                self.step = s
+                self._save()
+
+        t0 = T.now()
+        loss_sum, seen = T.train_epoch(
+            self.fwd, self.opt, self.sched, self.train_data, seed=c.seed, epoch=epoch,
+            batch_size=c.batch_size,
+            augment=c.augment, start_step=self.step, amp=self.amp, on_step=step_hook, bar=bar)
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        dt = T.now() - t0
+        self.wall_s += dt
+        rec = T.evaluate(self.fwd, self.train_data, self.test_data, amp=self.amp)
+        self.diverged = not (math.isfinite(loss_sum) and math.isfinite(rec["train_loss"]))
+        err = rec["train_error"]
+        rec = {"epoch": epoch, **rec, "lr": float(self.opt.param_groups[0]["lr"]),
+               "images_per_s": seen / dt if dt > 0 else float("nan"), "epoch_time_s": dt,
+               "interpolated_10": bool(err <= 0.10), "interpolated_1": bool(err <= 0.01),
+               "interpolated_01": bool(err <= 0.001), "diverged": self.diverged}
+        rec = self._columns(rec)
+        self.records.append(rec)
+        self.epoch_done, self.step = epoch, 0
+        return rec
+
+    def _columns(self, rec: dict) -> dict:
+        c = self.config
+        return {**rec, "width": c.width, "noise_rate": c.noise_rate, "n_samples": c.n_samples,
+                "ratio": self.n_params / c.n_samples, "n_params": self.n_params, "dataset": c.dataset,
+                "model": c.model, "seed": c.seed, "optimizer": c.optimizer}
+
+    # -- results ------------------------------------------------------------------------------------
+    def results(self) -> dict:
+        summary = self._summary()
+        T.write_json(self.run_dir / "summary.json", summary)
+        return {"summary": summary, "epochs": list(self.records), "sharpness": list(self.sharp)}
+
+    def _summary(self) -> dict:
+        c, recs = self.config, self.records
+        s = {"dataset": c.dataset, "model": c.model, "width": c.width, "noise_rate": c.noise_rate,
+             "noise_kind": c.noise_kind, "n_samples": c.n_samples, "n_test": self.test_data.n, "seed": c.seed,
+             "data_seed": c.data_seed, "optimizer": c.optimizer,
+             "lr": float(self.opt.param_groups[0]["initial_lr"]),
+             "n_params": self.n_params, "ratio": self.n_params / c.n_samples,
+             "n_noisy": int(np.asarray(self.noisy.flipped).sum()), "epochs_budget": c.epochs,
+             "epochs_run": len(recs), "finished": self.finished, "diverged": self.diverged,
+             "wall_s": self.wall_s}
+        if not recs:
+            return s
+        last = recs[-1]
+        errs = [r["test_error"] if math.isfinite(r["test_error"]) else math.inf for r in recs]
+        b = int(np.argmin(errs))
+        s.update({
+            "test_error": last["test_error"], "final_test_error": last["test_error"],
+            "final_test_loss": last["test_loss"], "best_test_error": recs[b]["test_error"],
+            "best_epoch": recs[b]["epoch"], "early_stop_gap": last["test_error"] - recs[b]["test_error"],
+            "train_error": last["train_error"], "train_error_clean": last["train_error_clean"],
+            "train_error_noisy": last["train_error_noisy"], "memorisation": last["memorisation"],
+            "interpolates": bool(last["interpolated_1"]),
+            "images_per_s": float(np.nanmean([r["images_per_s"] for r in recs])),
+        })
+        for tag in ("10", "1", "01"):
+            first = next((r["epoch"] for r in recs if r[f"interpolated_{tag}"]), None)
+            s[f"interpolation_epoch_{tag}"] = first
+            s[f"interpolated_{tag}"] = bool(last[f"interpolated_{tag}"])
+        return s
