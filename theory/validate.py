@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 
+def _show(v):
+    """Python scalar for messages: 0.7, not np.float64(0.7)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _is_real(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -38,9 +43,9 @@ def check_positive_int(name: str, v) -> int:
         if _is_real(v) and float(v).is_integer():
             v = int(v)
         else:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            raise ValueError(f"{name} must be a positive integer, got {_show(v)!r}")
     if v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        raise ValueError(f"{name} must be a positive integer, got {_show(v)!r}")
     return int(v)
 
 
@@ -50,16 +55,16 @@ def check_nonnegative_int(name: str, v) -> int:
         if _is_real(v) and float(v).is_integer():
             v = int(v)
         else:
-            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+            raise ValueError(f"{name} must be a non-negative integer, got {_show(v)!r}")
     if v < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        raise ValueError(f"{name} must be a non-negative integer, got {_show(v)!r}")
     return int(v)
 
 
 def check_finite(name: str, v) -> float:
     """Return ``float(v)`` if ``v`` is a finite real number."""
     if not _is_real(v) or not math.isfinite(float(v)):
-        raise ValueError(f"{name} must be a finite number, got {v!r}")
+        raise ValueError(f"{name} must be a finite number, got {_show(v)!r}")
     return float(v)
 
 
@@ -67,7 +72,7 @@ def check_positive(name: str, v) -> float:
     """Return ``float(v)`` if ``v`` is a finite real number > 0."""
     x = check_finite(name, v)
     if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {v!r}")
+        raise ValueError(f"{name} must be > 0, got {_show(v)!r}")
     return x
 
 
@@ -75,14 +80,14 @@ def check_nonnegative(name: str, v) -> float:
     """Return ``float(v)`` if ``v`` is a finite real number ≥ 0."""
     x = check_finite(name, v)
     if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {v!r}")
+        raise ValueError(f"{name} must be >= 0, got {_show(v)!r}")
     return x
 
 
 def check_noise_rate(v, upper: float = 0.5, name: str = "noise_rate") -> float:
     """Return ``float(v)`` if ``0 <= v < upper`` (label-flip rate η; η = 1/2 makes labels pure noise)."""
     if not _is_real(v) or not math.isfinite(float(v)) or not (0.0 <= float(v) < upper):
-        raise ValueError(f"{name} must be in [0, {upper:g}), got {v!r}")
+        raise ValueError(f"{name} must be in [0, {upper:g}), got {_show(v)!r}")
     return float(v)
 
 
