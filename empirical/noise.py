@@ -220,15 +220,15 @@ def _read_cifar10n_dict(path: Path) -> dict:
         return {"__column__": np.load(path, allow_pickle=False)}
     import torch  # local: the .npz/.npy paths need no torch
 
-    # weights_only=True refuses arbitrary code; allow exactly the numpy reconstruction the file uses.
-    safe = [
-        np.core.multiarray._reconstruct,
-        np.ndarray,
-        np.dtype,
-        type(np.dtype(np.int64)),
-        type(np.dtype(np.int32)),
-        type(np.dtype(np.uint8)),
-    ]
+    # weights_only=True refuses arbitrary code; allow exactly the numpy reconstruction the file uses. The
+    # official file was pickled by numpy 1.x (numpy.core...), files written by numpy 2 say numpy._core.
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    dtypes = [type(np.dtype(t)) for t in (np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16)]
+    safe = [(_reconstruct, f"numpy.{core}.multiarray._reconstruct") for core in ("core", "_core")]
+    safe += [np.ndarray, np.dtype, *dtypes]
     with torch.serialization.safe_globals(safe):
         return torch.load(path, weights_only=True, map_location="cpu")
 
