@@ -381,8 +381,8 @@ class _Run:
         c = self.config
         sharp_at = set(sharpness_schedule(c.sharpness_epochs, c.epochs))
         spe = self.steps_per_epoch
-        bar = tqdm(total=c.epochs * spe, initial=self.epoch_done * spe + self.step, disable=not progress,
-                   unit="step", desc=f"{c.model}-{c.width} {c.dataset}", leave=False)
+        bar = tqdm(total=c.epochs * spe, initial=self.epoch_done * spe + self.step, unit="step",
+                   disable=None if progress else True, desc=f"{c.model}-{c.width} {c.dataset}", leave=False)
         try:
             for epoch in range(self.epoch_done + 1, c.epochs + 1):
                 rec = self._one_epoch(epoch, on_step, bar)

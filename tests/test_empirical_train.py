@@ -1,0 +1,173 @@
+"""Training: config checks, augmentation oracle, end-to-end records, memorisation, divergence, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from benign.empirical.augment import apply_crop_flip, crop_flip_params
+from benign.empirical.train import NON_SEMANTIC, TrainConfig, run_training, sharpness_schedule
+from data_fixtures import write_cifar10
+
+VOCAB = ["epoch", "train_error", "test_error", "train_loss", "test_loss", "train_error_clean",
+         "train_error_noisy", "train_error_noisy_true", "lr", "images_per_s", "interpolated_10",
+         "interpolated_1", "interpolated_01", "width", "noise_rate", "n_samples", "ratio", "dataset", "model"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # The machine is shared: two threads per test process oversubscribe the cores badly.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def cifar_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cifar")
+    write_cifar10(root, n_per_batch=20, seed=0, n_test=40)
+    return str(root)
+
+
+# ------------------------------------------------------------------------------------------ config
+
+def test_semantic_dict_and_from_dict():
+    c = TrainConfig(width=3, device="cpu", compile=True)
+    sem = c.semantic_dict()
+    assert "width" in sem and not NON_SEMANTIC & set(sem)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="unknown training config field 'widht'") as info:
+        TrainConfig.from_dict({"widht": 3})
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("noise_rate", 1.0, "noise_rate must be a number in \\[0, 1\\)"),
+    ("noise_rate", -0.1, "noise_rate"),
+    ("dataset", "mnist", "dataset must be one of"),
+    ("model", "vgg11", "model must be one of"),
+    ("optimizer", "lbfgs", "optimizer"),
+    ("width", 0, "width must be a positive integer"),
+    ("sharpness_epochs", "sometimes", "sharpness_epochs"),
+])
+def test_bad_config_is_one_line(field, value, needle):
+    with pytest.raises(ValueError, match=needle) as info:
+        TrainConfig(**{field: value})
+    assert "\n" not in str(info.value)
+
+
+def test_sharpness_schedule():
+    assert sharpness_schedule("log", 10) == [1, 2, 4, 8, 10]
+    assert sharpness_schedule("log", 8) == [1, 2, 4, 8]
+    assert sharpness_schedule("3, 1,99", 10) == [1, 3]
+    assert sharpness_schedule("none", 5) == []
+
+
+# ------------------------------------------------------------------------------------ augmentation
+
+def test_batched_crop_flip_matches_per_image_reference():
+    """Oracle: torchvision-style pad + crop + flip, one image at a time."""
+    x = torch.randint(0, 256, (9, 3, 10, 12), dtype=torch.uint8)
+    dy, dx, fl = crop_flip_params(9, torch.Generator().manual_seed(4), pad=3)
+    out = apply_crop_flip(x, dy, dx, fl, pad=3)
+    assert out.dtype == torch.uint8 and out.shape == x.shape
+    for i in range(9):
+        ref = F.pad(x[i], (3, 3, 3, 3))[:, dy[i]:dy[i] + 10, dx[i]:dx[i] + 12]
+        if fl[i]:
+            ref = ref.flip(-1)
+        assert torch.equal(out[i], ref)
+    assert fl.any() and not fl.all() and len(set(dx.tolist())) > 1
+
+
+# -------------------------------------------------------------------------------------- end to end
+
+def test_end_to_end_on_cifar_fixture(cifar_root, tmp_path):
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=60, width=2, epochs=2, batch_size=16,
+                      noise_rate=0.2, sharpness_points=6, sharpness_samples=2)
+    res = run_training(cfg, tmp_path, device="cpu")
+    assert len(res["epochs"]) == 2
+    for rec in res["epochs"]:
+        assert set(VOCAB) <= set(rec)
+        # Identity that ties the splits together: overall error = weighted clean + noisy error.
+        n_noisy = round(0.2 * 60)
+        mixed = ((60 - n_noisy) * rec["train_error_clean"] + n_noisy * rec["train_error_noisy"]) / 60
+        assert rec["train_error"] == pytest.approx(mixed)
+        assert rec["interpolated_10"] == (rec["train_error"] <= 0.1)
+    s = res["summary"]
+    assert s["n_noisy"] == 12 and s["n_test"] == 40
+    assert s["ratio"] == pytest.approx(s["n_params"] / 60)
+    assert s["best_test_error"] == min(r["test_error"] for r in res["epochs"])
+    # log schedule over 2 epochs: epochs 1 and 2, four subsets each
+    subsets = {(r["epoch"], r["subset"]) for r in res["sharpness"]}
+    names = ("clean", "noisy_noisy_label", "noisy_true_label", "test")
+    assert subsets == {(e, s) for e in (1, 2) for s in names}
+    assert all(r["n"] == 6 and r["mean"] > 0 for r in res["sharpness"])
+    rows = [json.loads(x) for x in (tmp_path / "epochs.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["test_error"] == res["epochs"][-1]["test_error"]
+    assert json.loads((tmp_path / "summary.json").read_text())["n_noisy"] == 12
+
+
+def test_noisy_labels_are_memorised(cifar_root, tmp_path):
+    """Random-pixel images with 25 % wrong labels: a width-4 CNN must fit all of them, noisy ones included."""
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=40, width=4, epochs=40,
+                      batch_size=40, noise_rate=0.25, lr=1e-2, augment=False, sharpness_epochs="none",
+                      stop_at_interpolation=True)
+    res = run_training(cfg, tmp_path, device="cpu")
+    first, last = res["epochs"][0], res["epochs"][-1]
+    assert first["memorisation"] < 0.5
+    assert last["train_error"] == 0.0 and last["memorisation"] == 1.0
+    assert last["train_error_noisy_true"] == 1.0  # every memorised noisy label is, by construction, wrong
+    s = res["summary"]
+    assert s["interpolated_01"] and s["interpolation_epoch_01"] == last["epoch"] < 40
+    assert s["interpolation_epoch_10"] <= s["interpolation_epoch_1"] <= s["interpolation_epoch_01"]
+
+
+def test_diverging_run_is_recorded_not_crashed(cifar_root, tmp_path):
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=40, width=2, epochs=3, batch_size=20,
+                      optimizer="sgd", lr=1e12, sharpness_epochs="all", sharpness_points=4)
+    res = run_training(cfg, tmp_path, device="cpu")
+    s = res["summary"]
+    assert s["diverged"] and s["finished"] and s["epochs_run"] == 1
+    assert res["epochs"][-1]["diverged"] and not math.isfinite(res["epochs"][-1]["train_loss"])
+    assert res["sharpness"] == []  # no sharpness of a NaN model
+    assert json.loads((tmp_path / "epochs.jsonl").read_text().splitlines()[0])["train_loss"] is None
+
+
+def test_truncated_data_file_is_one_line_error(tmp_path):
+    root = tmp_path / "cifar"
+    write_cifar10(root, n_per_batch=10)
+    f = root / "cifar-10-batches-py" / "data_batch_3"
+    f.write_bytes(f.read_bytes()[:500])
+    cfg = TrainConfig(dataset="cifar10", data_root=str(root), n_samples=20, width=1, epochs=1)
+    with pytest.raises(ValueError) as info:
+        run_training(cfg, tmp_path / "run", device="cpu")
+    assert "\n" not in str(info.value) and "corrupt or truncated" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+def test_cli_train_and_errors(cifar_root, tmp_path, capsys):
+    from benign.bridge.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", "cifar10", "--data-root", cifar_root, "--n-samples", "30", "--width", "1",
+            "--epochs", "1", "--sharpness-epochs", "none", "--device", "cpu", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "train_err" in text and "final test error" in text
+    assert (out / "checkpoint.pt").exists()
+    toml = tmp_path / "c.toml"
+    toml.write_text("[train]\nseed = 5\n")
+    assert main(argv + ["--config", str(toml)]) == 2  # same folder, other seed (flags win over the file)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another config (seed: 0 there, 5 here)" in err
+    assert main(["train", "--dataset", "cifar11", "--out", str(tmp_path / "x")]) == 2
+    assert "dataset must be one of" in capsys.readouterr().err
+    assert main(["train", "--noise-rate", "1.5", "--out", str(tmp_path / "x")]) == 2
+    assert np.load(out / "noise_mask.npy").sum() == 6
