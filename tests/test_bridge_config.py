@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from _sweep_fake import FakeConfig, write_experiment
-
 from benign.bridge.cli import main as cli_main
 from benign.bridge.config import TheoryRunConfig, config_key, load_experiment, parse_override
 
@@ -69,7 +68,8 @@ BAD_FILES = {
     "unknown_kind": ('[experiment]\nname="x"\nkind="trian"\n', "unknown experiment kind 'trian'"),
     "missing_name": ('[experiment]\nkind="fake"\n', "name is required"),
     "bad_name": ('[experiment]\nname="a b"\nkind="fake"\n[base]\nx=1', "names a folder"),
-    "base_and_grid": ('[experiment]\nname="x"\nkind="fake"\n[base]\nx=1\n[grid]\nx=[1]', "both [base] and [grid]"),
+    "base_and_grid": ('[experiment]\nname="x"\nkind="fake"\n[base]\nx=1\n[grid]\nx=[1]',
+                      "both [base] and [grid]"),
     "missing_field": ('[experiment]\nname="x"\nkind="fake"\n[base]\nseed=1', "missing 1 required"),
 }
 

@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-
 from benign.bridge.cli import main as cli_main
 from benign.bridge.store import ResultsFolderError, ResultsStore, load_epochs, load_results
 
@@ -74,7 +73,8 @@ def test_collect_round_trips_through_parquet(tmp_path):
     store = ResultsStore(tmp_path / "res", writable=True)
     for i in range(4):
         key = f"k{i}"
-        store.append(_record(key, width=2 ** i, value=i / 3, interpolates=bool(i % 2), note=None, prov_time="t"))
+        store.append(_record(key, width=2 ** i, value=i / 3, interpolates=bool(i % 2), note=None,
+                             prov_time="t"))
         run = store.run_dir(key)
         run.mkdir(parents=True)
         (run / "epochs.json").write_text(
