@@ -21,6 +21,15 @@ from benign.empirical.checkpoint import (
 from benign.empirical.train import TrainConfig, run_training
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # The machine is shared: two threads per test process oversubscribe the cores badly.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _draws():
     return (torch.rand(3).tolist(), random.random(), np.random.rand(2).tolist())
 
@@ -63,6 +72,8 @@ KILL_AT = 11  # global step 11 = epoch 2, step 5: last checkpoint was epoch 2, s
 _CHILD = textwrap.dedent(
     """
     import os, signal, sys
+    import torch
+    torch.set_num_threads({threads})  # same thread count as the parent: same float summation order
     from benign.empirical.train import TrainConfig, run_training
     cfg = TrainConfig(**{cfg})
     done = [0]
@@ -84,8 +95,9 @@ def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
     ref = run_training(cfg, tmp_path / "ref", device="cpu")
 
     killed = tmp_path / "killed"
-    proc = subprocess.run([sys.executable, "-c", _CHILD.format(cfg=repr(CFG), kill=KILL_AT), str(killed)],
-                          capture_output=True, text=True, timeout=120)
+    child = _CHILD.format(cfg=repr(CFG), kill=KILL_AT, threads=torch.get_num_threads())
+    proc = subprocess.run([sys.executable, "-c", child, str(killed)], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     ck = torch.load(killed / "checkpoint.pt", weights_only=True)
     assert (ck["epoch"], ck["step"]) == (1, 4)  # really mid-epoch
