@@ -37,6 +37,7 @@ __all__ = [
     "NoisyLabels",
     "inject_label_noise",
     "load_cifar10n",
+    "default_cifar10n_path",
     "noise_count",
 ]
 
@@ -233,15 +234,26 @@ def _read_cifar10n_dict(path: Path) -> dict:
         return torch.load(path, weights_only=True, map_location="cpu")
 
 
-def load_cifar10n(path: str | os.PathLike, column: str = "aggre") -> np.ndarray:
+def default_cifar10n_path() -> Path:
+    """Where :func:`load_cifar10n` looks by default: ``$BENIGN_DATA/cifar10n/CIFAR-10_human.pt``, or
+    ``~/.cache/benign/cifar10n/CIFAR-10_human.pt`` when ``BENIGN_DATA`` is unset."""
+    root = os.environ.get("BENIGN_DATA") or "~/.cache/benign"
+    return Path(root).expanduser() / "cifar10n" / "CIFAR-10_human.pt"
+
+
+def load_cifar10n(path: str | os.PathLike | None = None, column: str = "aggre") -> np.ndarray:
     """Load one label column of a CIFAR-10N file.
+
+    The labels are in the order of the CIFAR-10 training set as torchvision reads it (data_batch_1..5),
+    i.e. aligned with ``load_dataset("cifar10", "train").labels``; index them with the same subsample
+    indices as the images.
 
     Parameters
     ----------
-    path : path-like
+    path : path-like, optional
         ``CIFAR-10_human.pt`` (official format: a dict with ``clean_label``, ``aggre_label``,
         ``random_label1..3``, ``worse_label``), an ``.npz`` with the same keys, or an ``.npy`` holding
-        a single 1-D column.
+        a single 1-D column. Default :func:`default_cifar10n_path`.
     column : str
         "aggre", "random1", "random2", "random3", "worst", "clean" (or the raw key).
 
@@ -257,7 +269,7 @@ def load_cifar10n(path: str | os.PathLike, column: str = "aggre") -> np.ndarray:
     ValueError
         Unreadable / corrupt file or unknown column.
     """
-    path = Path(path)
+    path = Path(path).expanduser() if path is not None else default_cifar10n_path()
     if not path.is_file():
         raise FileNotFoundError(
             f"CIFAR-10N label file {path} not found; get CIFAR-10_human.pt from "

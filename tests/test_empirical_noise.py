@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import torch
 from benign.empirical.noise import (
     NoisyLabels,
+    default_cifar10n_path,
     inject_label_noise,
     load_cifar10n,
     noise_count,
@@ -144,15 +144,20 @@ def test_cifar10n_bad_inputs(tmp_path):
         inject_label_noise(_labels(10), None, K, seed=0, kind="cifar10n")
 
 
-def _real_cifar10n_path() -> Path:
-    root = os.environ.get("BENIGN_DATA", str(Path("~/.cache/benign").expanduser()))
-    return Path(root) / "cifar10n" / "CIFAR-10_human.pt"
+def test_default_cifar10n_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENIGN_DATA", str(tmp_path))
+    assert default_cifar10n_path() == tmp_path / "cifar10n" / "CIFAR-10_human.pt"
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "cifar10n")):
+        load_cifar10n()
+    (tmp_path / "cifar10n").mkdir()
+    written = write_cifar10n(default_cifar10n_path(), _labels(50))
+    np.testing.assert_array_equal(load_cifar10n(column="worst"), written["worse_label"])
 
 
-@pytest.mark.skipif(not _real_cifar10n_path().is_file(), reason="official CIFAR-10_human.pt not present")
+@pytest.mark.skipif(not default_cifar10n_path().is_file(), reason="official CIFAR-10_human.pt not present")
 def test_real_cifar10n_rates():
     # empirical.md V2: disagreement with clean_label in the official file, exact.
-    path = _real_cifar10n_path()
+    path = default_cifar10n_path()
     clean = load_cifar10n(path, "clean")
     assert clean.shape == (50_000,) and np.bincount(clean).tolist() == [5000] * 10
     counts = {
