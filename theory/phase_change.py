@@ -34,9 +34,9 @@ def gap_table(df: pd.DataFrame, interpolator: str = "max_margin", baseline: str 
     check_in("interpolator", interpolator, sorted(df["estimator"].unique()))
     check_in("baseline", baseline, sorted(df["estimator"].unique()))
     keys = ["noise_rate", "ratio", "seed"]
-    a = df[df["estimator"] == interpolator].set_index(keys)
-    b = df[df["estimator"] == baseline].set_index(keys)
-    joined = a[[metric, "interpolates"]].join(b[[metric]], rsuffix="_base", how="inner")
+    a = df.loc[df["estimator"] == interpolator, keys + [metric, "interpolates"]]
+    b = df.loc[df["estimator"] == baseline, keys + [metric]]
+    joined = a.merge(b, on=keys, how="inner", suffixes=("", "_base")).set_index(keys)
     ok = joined["interpolates"].astype(bool)
     gap = (joined[metric] - joined[f"{metric}_base"]).where(ok)
     return gap.rename("gap").reset_index()
