@@ -252,8 +252,12 @@ def test_balanced_subsample():
     assert len(extra) > 1
     small, large = balanced_subsample(labels, 100, seed=5), balanced_subsample(labels, 300, seed=5)
     assert set(small) <= set(large)  # nested for multiples of K
-    with pytest.raises(ValueError, match="class 0 has 50 samples"):
-        balanced_subsample(labels, 600, seed=0)
+    # Too few in class 0 (50) for a share of 60: it is taken whole, class 1 (60) too, and the other
+    # 490 points are split 61/62 over the remaining 8 classes (water-filling).
+    counts = np.bincount(labels[balanced_subsample(labels, 600, seed=0)])
+    assert counts[0] == 50 and counts[1] == 60 and set(counts[2:]) == {61, 62} and counts.sum() == 600
+    everything = balanced_subsample(labels, labels.size, seed=3)
+    np.testing.assert_array_equal(everything, np.arange(labels.size))
     with pytest.raises(ValueError, match="n_samples must be an integer in"):
         balanced_subsample(labels, 0, seed=0)
 
