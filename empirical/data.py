@@ -228,7 +228,7 @@ def make_synthetic(
     resolution: int | None = None,
     n_classes: int = 10,
     seed: int = 0,
-    signal: float = 40.0,
+    signal: float = 8.0,
     noise: float = 50.0,
 ) -> ImageData:
     """Deterministic synthetic stand-in: class-dependent smooth patterns plus pixel noise (NOT real data).
@@ -236,7 +236,9 @@ def make_synthetic(
     Each class k has a fixed smooth template (a random 4x4 field upsampled bilinearly, drawn from
     ``seed``); an image is ``128 + signal * template[k]`` cyclically shifted by up to a quarter of the
     side in each direction, plus i.i.d. Gaussian pixel noise of std ``noise``, clipped to uint8. The
-    random shift makes it a translation-invariance task (easy for a CNN, not linearly trivial).
+    random shift makes it a translation-invariance task: at the defaults (2000 train, 1000 test images,
+    3x32x32) logistic regression on raw pixels reaches 72 % test accuracy (100 % train), a nearest class
+    mean on shift-invariant low-frequency |FFT| features 91 % [measured]; with ``signal=0`` it is chance.
     Train and test share templates and use different noise streams.
 
     Parameters

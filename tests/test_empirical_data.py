@@ -223,10 +223,11 @@ def test_synthetic_deterministic_balanced_and_learnable():
     assert not torch.equal(a.images[:200], test.images)
     assert a.images.shape == (400, 3, 32, 32) and a.labels.bincount().tolist() == [40] * 10
 
-    # The patterns are cyclically shifted, so |FFT| is a shift-invariant feature: nearest class mean on it
+    # The patterns are cyclically shifted, so |FFT| is a shift-invariant feature (they are smooth, so keep
+    # the low frequencies): nearest class mean on it
     # must beat chance (10 %) by far if the classes carry signal shared between splits.
     def feats(d):
-        return torch.fft.fft2(d.images.double()).abs().flatten(1)
+        return torch.fft.fft2(d.images.double()).abs()[:, :, :6, :6].flatten(1)  # low frequencies
 
     ftr, fte = feats(a), feats(test)
     centroids = torch.stack([ftr[a.labels == k].mean(0) for k in range(10)])
