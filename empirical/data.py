@@ -133,8 +133,8 @@ DATASETS: dict[str, DatasetSpec] = {
         10,
         (3, 32, 32),
         "cifar10",
-        "pass download=True when online, or extract cifar-10-python.tar.gz "
-        "(www.cs.toronto.edu/~kriz/cifar.html) so that <root>/cifar-10-batches-py/data_batch_1 exists",
+        "when online run load_dataset('cifar10', download=True), or extract cifar-10-python.tar.gz "
+        "(www.cs.toronto.edu/~kriz/cifar.html) into the root (the --data-root, or $BENIGN_DATA/cifar10)",
         # CIFAR-10 training-set channel statistics (population std).
         mean=(0.4914, 0.4822, 0.4465),
         std=(0.2470, 0.2435, 0.2616),
@@ -144,8 +144,9 @@ DATASETS: dict[str, DatasetSpec] = {
         10,
         (3, 64, 64),
         "imagenet-subset",
-        "put an ImageFolder tree at <root>/train/<class>/*.JPEG and <root>/val/<class>/*.JPEG "
-        "(e.g. extract imagenette2-160.tgz from github.com/fastai/imagenette, or link ImageNet class dirs)",
+        "put an ImageFolder tree <root>/train/<class>/*.JPEG and <root>/val/<class>/*.JPEG there, e.g. "
+        "imagenette2-160.tgz from github.com/fastai/imagenette "
+        "(root: --data-root or $BENIGN_DATA/imagenet-subset)",
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),
     ),
@@ -154,8 +155,9 @@ DATASETS: dict[str, DatasetSpec] = {
         10,
         (1, 28, 28),
         "fashion-mnist",
-        "run `apt-get install dataset-fashion-mnist` (Debian) or pass download=True when online, or put "
-        "train-images-idx3-ubyte.gz etc. from github.com/zalandoresearch/fashion-mnist in <root>",
+        "run `apt-get install dataset-fashion-mnist` (Debian), or when online "
+        "load_dataset('fashion-mnist', download=True), or put train-images-idx3-ubyte.gz etc. from "
+        "github.com/zalandoresearch/fashion-mnist there",
         system_root="/usr/share/datasets/fashion-mnist",
         mean=(0.2860,),
         std=(0.3530,),

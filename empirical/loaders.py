@@ -214,11 +214,8 @@ def load_image_folder(root: Path, train: bool, resolution: int, classes, how_to_
 
     split_dir = _split_dir(root, train)
     if split_dir is None:
-        split = "train" if train else "val (or test)"
-        raise FileNotFoundError(
-            f"ImageNet subset not found: no {root / split.split()[0]} folder "
-            f"(looked for {split}); {how_to_get}"
-        )
+        wanted_dir = "train" if train else "val (or test)"
+        raise FileNotFoundError(f"ImageNet subset not found: no {wanted_dir} folder in {root}; {how_to_get}")
     wanted = _resolve_classes(split_dir, classes)
 
     class _SubsetFolder(ImageFolder):

@@ -295,3 +295,20 @@ def test_image_data_helpers():
     with pytest.raises(ValueError, match="uint8"):
         ImageData(d.images.float(), d.labels, d.classes, "synthetic")
     assert D.normalization("cifar10") == (DATASETS["cifar10"].mean, DATASETS["cifar10"].std)
+
+
+def test_data_errors_are_one_line(tmp_path):
+    write_fashion_mnist_idx(tmp_path / "fm", n_train=4, n_test=2)
+    images = tmp_path / "fm" / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:40])
+    cases = [
+        lambda: load_dataset("cifar10", root=tmp_path / "nothing"),
+        lambda: load_dataset("fashion-mnist", root=tmp_path / "nothing"),
+        lambda: load_dataset("imagenet-subset", root=tmp_path / "nothing"),
+        lambda: load_dataset("fashion-mnist", root=tmp_path / "fm"),
+        lambda: load_dataset("mnist"),
+    ]
+    for case in cases:
+        with pytest.raises((ValueError, OSError)) as info:
+            case()
+        assert "\n" not in str(info.value) and len(str(info.value)) < 400
