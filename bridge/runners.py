@@ -174,7 +174,10 @@ def make_record(task: RunTask, status: str, summary: dict, *, error: str | None,
     record["prov_pid"] = os.getpid()
     if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
         record["prov_cuda_visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]
-    if os.environ.get("SLURM_JOB_ID"):
+    if os.environ.get("SLURM_ARRAY_JOB_ID"):
+        array, task = os.environ["SLURM_ARRAY_JOB_ID"], os.environ.get("SLURM_ARRAY_TASK_ID")
+        record["prov_slurm_job"] = f"{array}_{task}"
+    elif os.environ.get("SLURM_JOB_ID"):
         record["prov_slurm_job"] = os.environ["SLURM_JOB_ID"]
     return record
 
