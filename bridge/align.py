@@ -111,32 +111,42 @@ def align_runs(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_THRESHOL
     return out
 
 
-def mm_predictor(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS) -> Predictor:
-    """Regime predicted by the max-margin GMM closed form (theory.md §1.3) at (ψ, η).
+def mm_prediction(psi, eta, snr: float = np.inf) -> pd.DataFrame:
+    """Max-margin GMM closed form at (ψ, η): clean error, noise excess Δ = E(η) − E(0), separability.
 
-    Uses the noise floor ``lim_{r→∞} err_MM(ψ, η)`` and the separability threshold ψ*(η) from
-    :mod:`benign.theory.mm_asymptotics`, classified by
-    :func:`benign.bridge.regimes.classify_predicted` (δ = floor/η).
+    theory.md §1.3 via :func:`benign.theory.mm_asymptotics.mm_fixed_point`; at ``snr = inf`` E(0) = 0
+    and E(η) is the noise floor. Returns a DataFrame ``ratio, noise_rate, snr, test_error, e0,
+    noise_excess, separable`` (one row per broadcast point).
     """
-    from benign.bridge.regimes import classify_predicted
     from benign.theory import mm_asymptotics as mm
 
+    psi, eta = (a.ravel() for a in np.broadcast_arrays(np.asarray(psi, float), np.asarray(eta, float)))
+    pred = mm.mm_fixed_point(psi, snr, eta)
+    err = pred["test_error"].to_numpy(float)
+    if np.isinf(snr):
+        e0 = np.zeros_like(err)
+    else:
+        e0 = mm.mm_fixed_point(psi, snr, np.zeros_like(eta))["test_error"].to_numpy(float)
+    return pd.DataFrame({"ratio": psi, "noise_rate": eta, "snr": snr, "test_error": err, "e0": e0,
+                         "noise_excess": err - e0, "separable": pred["separable"].to_numpy(bool)})
+
+
+def mm_predictor(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS, snr: float = np.inf) -> Predictor:
+    """Regime predicted by the max-margin GMM closed form (theory.md §1.3) at (ψ, η).
+
+    Δ = err_MM(ψ, r, η) − err_MM(ψ, r, 0) (at r = ∞ the noise floor) classified by
+    :func:`benign.bridge.regimes.classify_predicted` (δ = Δ/η), "not interpolating" where the
+    noisy data are not linearly separable (ψ ≤ ψ*(r, η)).
+    """
+    from benign.bridge.regimes import classify_predicted
+
     def predict(psi, eta):
-        psi, eta = np.broadcast_arrays(np.asarray(psi, float), np.asarray(eta, float))
-        floor, sep = _mm_floor_and_separable(mm, psi.ravel(), eta.ravel())
-        return classify_predicted(eta.ravel(), floor, sep, thresholds).reshape(psi.shape)
+        shape = np.broadcast(np.asarray(psi), np.asarray(eta)).shape
+        p = mm_prediction(psi, eta, snr)
+        return classify_predicted(p["noise_rate"], p["noise_excess"], p["separable"], thresholds,
+                                  test_error=p["test_error"]).reshape(shape)
 
     return predict
-
-
-def _mm_floor_and_separable(mm, psi: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    floor = np.full(psi.shape, np.nan)
-    sep = np.zeros(psi.shape, dtype=bool)
-    ok = np.isfinite(psi) & (psi > 0) & np.isfinite(eta)
-    for i in np.flatnonzero(ok):
-        floor[i] = mm.noise_floor(psi[i], eta[i])
-        sep[i] = psi[i] > mm.separability_threshold(eta[i])
-    return floor, sep
 
 
 def predict_at(df: pd.DataFrame, predictor: Predictor, axes: Sequence[str] = tuple(AXES)) -> pd.DataFrame:

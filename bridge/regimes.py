@@ -48,7 +48,7 @@ SOURCES = ("simulated", "predicted", "measured")
 REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3}
 # Columns identifying "the same configuration" when looking up the η = 0 reference E(0).
 DEFAULT_REFERENCE_KEYS = ("source", "dataset", "model", "estimator", "width", "n_samples", "n_features",
-                          "ratio", "epochs", "optimizer", "lr", "augment")
+                          "ratio", "snr", "task", "epochs", "optimizer", "lr", "augment")
 
 
 @dataclass(frozen=True)
@@ -212,22 +212,24 @@ def classify_simulated(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_
     return classify(df, "simulated", thresholds)
 
 
-def classify_predicted(noise_rate, floor, separable=True, thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
-                       n_classes: int = 2) -> np.ndarray:
-    """Predicted regime of a closed form whose clean-label error at η = 0 vanishes.
+def classify_predicted(noise_rate, excess, separable=True, thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
+                       n_classes: int = 2, test_error=None) -> np.ndarray:
+    """Predicted regime of a closed form, from its noise excess Δ = E(η) − E(0).
 
-    For the max-margin GMM (theory.md §1.3) ``floor = lim_{r→∞} err_MM(ψ, η)``, so Δ = floor and
-    ``δ = floor / η``; ``separable`` (ψ > ψ*(η)) plays the role of "interpolates". Arrays broadcast.
+    For the max-margin GMM (theory.md §1.3) at infinite SNR, E(0) = 0 and Δ is the noise floor
+    ``lim_{r→∞} err_MM(ψ, η)``, so ``δ = floor / η``; ``separable`` (ψ > ψ*(η)) plays the role of
+    "interpolates". Arrays broadcast; ``test_error`` (default: Δ) is used for the near-chance check.
 
     Returns
     -------
     object array of regime names with the broadcast shape of the inputs.
     """
-    eta, floor, sep = np.broadcast_arrays(np.asarray(noise_rate, float), np.asarray(floor, float),
-                                          np.asarray(separable, bool))
+    err = excess if test_error is None else test_error
+    eta, excess, sep, err = np.broadcast_arrays(np.asarray(noise_rate, float), np.asarray(excess, float),
+                                                np.asarray(separable, bool), np.asarray(err, float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(eta > 0, floor / np.where(eta > 0, eta, 1.0), 0.0)
-    flat = regime_from_metrics(sep.ravel(), delta.ravel(), None, floor.ravel(), n_classes, thresholds)
+        delta = np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
+    flat = regime_from_metrics(sep.ravel(), delta.ravel(), None, err.ravel(), n_classes, thresholds)
     return flat.reshape(eta.shape)
 
 

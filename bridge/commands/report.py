@@ -1,0 +1,45 @@
+"""``benign report EXP.toml``: classify, align, plot and write one self-contained HTML page."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("report", help="figures + self-contained report.html for an experiment's results",
+                            description=__doc__)
+    parser.add_argument("experiment", help="experiment TOML file (see experiments/)")
+    parser.add_argument("--scale", help="the scale the runs were computed at (e.g. smoke, paper)")
+    parser.add_argument("--results", help="results folder (default: the file's results, else results/<name>)")
+    parser.add_argument("--out", help="output folder (default: figures/<name>)")
+    parser.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from pathlib import Path
+
+    from benign.bridge.config import load_experiment
+    from benign.bridge.store import load_epochs, load_results, load_sharpness
+
+    exp = load_experiment(args.experiment, scale=args.scale, results=args.results)
+    keys = set(exp.keys)
+    tables = []
+    for loader in (load_results, load_epochs, load_sharpness):
+        t = loader(exp.results)
+        tables.append(t[t["key"].isin(keys)].reset_index(drop=True) if t is not None and "key" in t else t)
+    runs, epochs, sharp = tables
+    if runs is None or runs.empty:
+        raise ValueError(f"no finished runs of {exp.name} in {exp.results}; run: benign run {args.experiment}"
+                         + (f" --scale {args.scale}" if args.scale else ""))
+    out = Path(args.out or f"figures/{exp.name}")
+    notes = [] if len(runs) == len(keys) else [f"Partial results: {len(runs)} of {len(keys)} runs finished."]
+    if exp.kind == "theory":
+        from benign.bridge.analysis import analyze_theory
+
+        result = analyze_theory(runs, out, title=exp.name, source=exp.source,
+                                config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes)
+    else:
+        from benign.bridge.analysis import analyze
+
+        result = analyze(runs, out, epochs=epochs, sharpness=sharp, title=exp.name, source=exp.source,
+                         config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes)
+    print(f"{exp.name}: {len(runs)} runs; report: {result.report}")
+    return 0

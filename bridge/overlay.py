@@ -1,0 +1,109 @@
+"""The predicted (ψ, η) phase diagram, with measured or simulated runs on top.
+
+The background is the max-margin Gaussian-mixture closed form (theory.md §1.3) through
+:func:`benign.bridge.align.mm_prediction`: colour = predicted normalised noise excess
+δ = Δ/η (log scale), solid contour = the benign boundary δ = ``benign_delta`` and dotted contour =
+the catastrophic one δ = ``catastrophic_delta`` (the rules of :mod:`benign.bridge.regimes`, so the
+prediction and the markers use one vocabulary). Blank = not separable: the max-margin interpolator
+does not exist. Markers are runs at their coordinates on the chosen axis, coloured by their own
+(measured or simulated) regime. Drawing is :func:`benign.bridge.phase_plot.plot_phase_diagram`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from benign.bridge.align import AXES, mm_prediction
+from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_predicted
+
+THEORY_RATIOS = (0.1, 200.0)  # ψ range of the background when no run asks for more
+THEORY_ETAS = np.round(np.arange(0.0, 0.451, 0.025), 3)
+
+
+def theory_grid(ratios=None, noise_rates=None, thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
+                snr: float = np.inf) -> pd.DataFrame:
+    """Predicted regime on a (ψ, η) grid (tidy, one row per point).
+
+    Parameters
+    ----------
+    ratios : ψ values (default 60 log-spaced points over :data:`THEORY_RATIOS`).
+    noise_rates : η values (default :data:`THEORY_ETAS`).
+    snr : signal-to-noise ratio r of the mixture; ``inf`` gives the noise floor.
+
+    Returns
+    -------
+    DataFrame ``ratio, noise_rate, snr, test_error, e0, noise_excess, separable, delta, log10_delta,
+    regime, source`` (δ floored at 1e-6 for the log colour scale; η = 0 rows have δ = 0).
+    """
+    psi = np.geomspace(*THEORY_RATIOS, 60) if ratios is None else np.asarray(ratios, float)
+    eta = THEORY_ETAS if noise_rates is None else np.asarray(noise_rates, float)
+    P, E = np.meshgrid(psi, eta, indexing="ij")
+    grid = mm_prediction(P.ravel(), E.ravel(), snr)
+    e = grid["noise_rate"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid["delta"] = np.where(e > 0, grid["noise_excess"] / np.where(e > 0, e, 1.0), 0.0)
+    grid.loc[~grid["separable"], "delta"] = np.nan
+    grid["log10_delta"] = np.log10(grid["delta"].clip(lower=1e-6))
+    grid["regime"] = classify_predicted(e, grid["noise_excess"], grid["separable"], thresholds,
+                                        test_error=grid["test_error"])
+    grid["source"] = "predicted"
+    return grid
+
+
+def _ratio_range(values: np.ndarray) -> tuple[float, float]:
+    v = values[np.isfinite(values) & (values > 0)]
+    lo, hi = THEORY_RATIOS
+    if v.size:
+        lo, hi = min(lo, v.min() / 1.5), max(hi, v.max() * 1.5)
+    return lo, hi
+
+
+def _draw(grid: pd.DataFrame, markers: pd.DataFrame | None, thresholds: RegimeThresholds, title: str,
+          xlabel: str):
+    from benign.bridge.phase_plot import plot_phase_diagram
+
+    return plot_phase_diagram(
+        grid, "log10_delta",
+        threshold=np.log10(thresholds.benign_delta),
+        markers=markers,
+        title=title, xlabel=xlabel, colorbar_label="log10 δ = log10(Δ/η), predicted",
+    )
+
+
+def plot_theory(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS, snr: float = np.inf, n_ratios: int = 60):
+    """The predicted phase diagram alone; returns ``(fig, grid)``."""
+    grid = theory_grid(np.geomspace(*THEORY_RATIOS, n_ratios), thresholds=thresholds, snr=snr)
+    fig = _draw(grid, None, thresholds, f"Max-margin GMM, predicted (r = {snr:g})", AXES["ratio"])
+    return fig, grid
+
+
+def plot_overlay(runs: pd.DataFrame, axis: str = "ratio", thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
+                 snr: float = np.inf, n_ratios: int = 50):
+    """Predicted phase diagram with ``runs`` as markers at (``axis``, ``noise_rate``).
+
+    Parameters
+    ----------
+    runs : classified runs with ``axis`` (``"ratio"`` or ``"ratio_normalized"``), ``noise_rate`` and
+        ``regime`` columns.
+    axis : which coordinate places the runs; the x label says which.
+
+    Returns
+    -------
+    ``(fig, data)``: the figure and the tidy rows drawn (grid rows with ``layer="predicted"``,
+    marker rows with ``layer="runs"``).
+    """
+    if axis not in AXES:
+        raise ValueError(f"axis must be one of {', '.join(AXES)}, got {axis!r}")
+    runs = runs[np.isfinite(runs[axis].astype(float))]
+    lo, hi = _ratio_range(runs[axis].to_numpy(float))
+    etas = np.union1d(THEORY_ETAS, np.round(runs["noise_rate"].to_numpy(float), 6))
+    grid = theory_grid(np.geomspace(lo, hi, n_ratios), etas[etas < 0.5], thresholds, snr)
+    markers = pd.DataFrame({"ratio": runs[axis].to_numpy(float),
+                            "noise_rate": runs["noise_rate"].to_numpy(float),
+                            "regime": runs["regime"].to_numpy()})
+    which = "measured" if (runs.get("source", pd.Series(["measured"])) == "measured").all() else "simulated"
+    title = f"Predicted phase diagram, {which} runs at {AXES[axis]}"
+    fig = _draw(grid, markers, thresholds, title, AXES[axis])
+    data = pd.concat([grid.assign(layer="predicted"), markers.assign(layer="runs", axis=axis)],
+                     ignore_index=True)
+    return fig, data
