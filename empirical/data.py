@@ -267,6 +267,13 @@ def make_synthetic(
     return ImageData(images, labels, classes, "synthetic")
 
 
+def _image_cache_dir(cache) -> Path | None:
+    """``cache`` True: ``$BENIGN_CACHE`` or ``~/.cache/benign/imagefolder``; False/None: off; else a path."""
+    if cache is True:
+        return Path(os.environ.get("BENIGN_CACHE") or "~/.cache/benign/imagefolder").expanduser()
+    return Path(cache).expanduser() if cache else None
+
+
 def load_dataset(
     name: str,
     split: str = "train",
@@ -294,6 +301,8 @@ def load_dataset(
         synthetic: image side. Ignored (must be None or native) for CIFAR-10 and Fashion-MNIST.
     **options
         ``classes`` (ImageNet subset: list of class-folder names, or an int = first n sorted folders);
+        ``cache`` (ImageNet subset: True = keep decoded tensors in ``$BENIGN_CACHE`` or
+        ``~/.cache/benign/imagefolder``, keyed by every file's path, size and mtime; False = off; or a dir);
         ``n_samples``, ``channels``, ``n_classes``, ``seed``, ``signal``, ``noise`` (synthetic, see
         :func:`make_synthetic`).
 
@@ -318,7 +327,7 @@ def load_dataset(
     if resolution is not None and (not isinstance(resolution, int) or resolution < 8):
         raise ValueError(f"resolution must be an integer >= 8, got {resolution!r}")
     allowed = {
-        "imagenet-subset": {"classes"},
+        "imagenet-subset": {"classes", "cache"},
         "synthetic": {"n_samples", "channels", "n_classes", "seed", "signal", "noise"},
     }.get(name, set())
     unknown = set(options) - allowed
@@ -339,7 +348,12 @@ def load_dataset(
         images, labels, classes = loaders.load_fashion_mnist(root_path, train, download, spec.how_to_get)
     else:
         images, labels, classes = loaders.load_image_folder(
-            root_path, train, resolution or spec.shape[1], options.get("classes"), spec.how_to_get
+            root_path,
+            train,
+            resolution or spec.shape[1],
+            options.get("classes"),
+            spec.how_to_get,
+            cache_dir=_image_cache_dir(options.get("cache", True)),
         )
     logger.info(
         "loaded %s/%s from %s: %d images of shape %s",

@@ -7,9 +7,11 @@ corrupt or truncated file (naming it), ``OSError`` for a failed download.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -200,13 +202,19 @@ def _split_dir(root: Path, train: bool) -> Path | None:
     return None
 
 
-def load_image_folder(root: Path, train: bool, resolution: int, classes, how_to_get: str):
+def load_image_folder(
+    root: Path, train: bool, resolution: int, classes, how_to_get: str, cache_dir: Path | None = None
+):
     """Load an ImageNet-style tree with ``torchvision.datasets.ImageFolder``, resized to ``resolution``.
 
     Resize the shorter side to ``resolution`` then centre-crop a square (the usual ImageNet eval
     transform), giving uint8 ``(N, 3, resolution, resolution)``. ``classes`` restricts to a subset of
     class folders (a list of names, or an int = the first n in sorted order); labels are re-indexed
     0..K-1 in sorted class-name order.
+
+    Decoding thousands of JPEGs takes a while, so with ``cache_dir`` the decoded tensors are stored
+    there under a key of (folder, resolution, every file's path, size and mtime): any change to the
+    tree makes a new key, so a stale cache is never read.
     """
     from PIL import Image, UnidentifiedImageError
     from torchvision import transforms
@@ -230,6 +238,13 @@ def load_image_folder(root: Path, train: bool, resolution: int, classes, how_to_
         raise FileNotFoundError(
             f"ImageNet subset under {split_dir} is unusable ({_first_line(exc)}); {how_to_get}"
         ) from None
+    cache = _cache_file(cache_dir, split_dir, resolution, ds.samples) if cache_dir is not None else None
+    if cache is not None and cache.is_file():
+        try:
+            hit = torch.load(cache, weights_only=True)
+            return hit["images"], hit["labels"], list(hit["classes"])
+        except Exception as exc:  # an unreadable cache is only a miss
+            logger.warning("ignoring unreadable cache %s (%s)", cache, _first_line(exc))
     transform = transforms.Compose(
         [transforms.Resize(resolution), transforms.CenterCrop(resolution), transforms.PILToTensor()]
     )
@@ -254,7 +269,28 @@ def load_image_folder(root: Path, train: bool, resolution: int, classes, how_to_
         for _ in pool.map(decode, range(len(ds.samples))):
             pass
     labels = torch.tensor([t for _, t in ds.samples], dtype=torch.int64)
+    if cache is not None:
+        _save_cache(cache, {"images": images, "labels": labels, "classes": list(ds.classes)})
     return images, labels, list(ds.classes)
+
+
+def _cache_file(cache_dir: Path, split_dir: Path, resolution: int, samples) -> Path:
+    digest = hashlib.sha256(f"{split_dir.resolve()}|{resolution}".encode())
+    for path, target in samples:
+        st = os.stat(path)
+        digest.update(f"|{os.path.relpath(path, split_dir)}:{target}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return Path(cache_dir) / f"{split_dir.name}-{resolution}px-{digest.hexdigest()[:20]}.pt"
+
+
+def _save_cache(path: Path, payload: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache location must not break loading
+        logger.warning("could not write cache %s (%s)", path, _first_line(exc))
 
 
 def _resolve_classes(split_dir: Path, classes) -> set[str] | None:

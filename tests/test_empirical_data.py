@@ -26,8 +26,9 @@ FASHION_SYSTEM = Path("/usr/share/datasets/fashion-mnist")
 
 
 @pytest.fixture(autouse=True)
-def _no_benign_data(monkeypatch):
+def _no_benign_data(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("BENIGN_DATA", raising=False)
+    monkeypatch.setenv("BENIGN_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 # --------------------------------------------------------------------------------------------- CIFAR-10
@@ -194,6 +195,31 @@ def test_imagefolder_pixels_survive(tmp_path):
     got = load_dataset("imagenet-subset", root=tmp_path, resolution=9)
     for i, cls in enumerate(got.classes):
         assert (got.images[i].view(3, -1) == torch.tensor(colours[cls]).view(3, 1)).all()
+
+
+def test_imagefolder_cache(tmp_path, monkeypatch):
+    import PIL.Image
+
+    write_imagefolder(tmp_path / "tree", classes=("a", "b"), n_per_class=2, splits=("train",))
+    cache = tmp_path / "cache"
+    first = load_dataset("imagenet-subset", root=tmp_path / "tree", resolution=8, cache=cache)
+    assert len(list(cache.glob("*.pt"))) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise OSError("decoder disabled by the test")
+
+    monkeypatch.setattr(PIL.Image, "open", no_decoding)
+    again = load_dataset("imagenet-subset", root=tmp_path / "tree", resolution=8, cache=cache)  # a hit
+    assert torch.equal(again.images, first.images) and again.classes == first.classes
+    # Another resolution, or a changed file, is a different key: it must decode (and fails here).
+    with pytest.raises(ValueError, match="decoder disabled"):
+        load_dataset("imagenet-subset", root=tmp_path / "tree", resolution=9, cache=cache)
+    with open(tmp_path / "tree" / "train" / "a" / "img_0.JPEG", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="decoder disabled"):
+        load_dataset("imagenet-subset", root=tmp_path / "tree", resolution=8, cache=cache)
+    with pytest.raises(ValueError, match="decoder disabled"):  # cache off: always decodes
+        load_dataset("imagenet-subset", root=tmp_path / "tree", resolution=8, cache=False)
 
 
 def test_imagefolder_errors(tmp_path):
