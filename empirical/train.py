@@ -178,6 +178,7 @@ def sharpness_schedule(spec: str, epochs: int) -> list[int]:
 # --------------------------------------------------------------------------------------------- data
 
 _CACHE: dict[tuple, object] = {}
+_MAX_DEVICE_ENTRIES = 4
 
 
 def _load(config: TrainConfig, split: str):
@@ -225,6 +226,10 @@ def prepare_data(config: TrainConfig, device: torch.device):
     test = T.DeviceData(test_raw.images[ti].to(device), test_raw.labels[ti].to(device),
                         test_raw.labels[ti].to(device), mean, std)
     out = (train, test, noisy, np.asarray(idx), n_classes, int(images.shape[1]))
+    # Keep the few most recent device copies: a sweep over noise rates / sizes must not pile up GPU memory.
+    dev_keys = [k for k in _CACHE if k[0] == "dev"]
+    for old in dev_keys[:max(0, len(dev_keys) - _MAX_DEVICE_ENTRIES + 1)]:
+        del _CACHE[old]
     _CACHE[key] = out
     return out
 
@@ -279,8 +284,6 @@ def run_many(configs: list[TrainConfig], run_dirs: list[str | os.PathLike], **kw
     return [run_training(c, d, **kwargs) for c, d in zip(configs, run_dirs, strict=True)]
 
 
-
-
 # ------------------------------------------------------------------------------------ run state
 
 class _Run:
@@ -300,7 +303,9 @@ class _Run:
             self.model = build_model(config.model, config.width, n_classes=n_classes, in_channels=channels)
         self.model.to(device)
         if self.cuda:
+            # GPU fast path; channels_last is GPU-only (pathologically slow on this CPU build).
             self.model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
         self.n_params = count_parameters(self.model)
         self.steps_per_epoch = math.ceil(self.train_data.n / config.batch_size)
         self.opt = T.make_optimizer(self.model, config.optimizer, config.lr, config.weight_decay,
@@ -388,8 +393,9 @@ class _Run:
                 rec = self._one_epoch(epoch, on_step, bar)
                 stop = self.diverged or (c.stop_at_interpolation and rec["interpolated_01"])
                 if not self.diverged and (epoch in sharp_at or stop):
+                    # The eager model: input gradients through a compiled graph would recompile per shape.
                     self.sharp += [self._columns(r) for r in T.sharpness_records(
-                        self.fwd, self.train_data, self.test_data, c, epoch, self.subsets, self.amp)]
+                        self.model, self.train_data, self.test_data, c, epoch, self.subsets, self.amp)]
                 self.finished = stop or epoch == c.epochs
                 self._save()
                 T.write_jsonl(self.run_dir / "epochs.jsonl", self.records)
