@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
 import hashlib
-import inspect
 import itertools
 import json
 import re
@@ -54,9 +52,10 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 class TheoryRunConfig:
     """One simulation point of ``benign.theory.sweep.run_point`` (kind ``"theory"``).
 
-    Every field is semantic: all of them enter the run key. ``params`` holds the model parameters
-    that ``run_point`` takes as keyword arguments (e.g. ``snr``, ``spectrum``, ``ridge``) as sorted
-    ``(name, value)`` pairs; in a TOML file they are written as plain fields and collected here.
+    ``params`` holds the model parameters ``run_point`` takes as keyword arguments (the fields of
+    ``benign.theory.sweep.SweepParams``: ``task``, ``snr``, ``ridge``, ``spectrum``, ...) as sorted
+    ``(name, value)`` pairs, defaults filled in, so the key does not depend on whether a default
+    was written out. In a TOML file they are plain fields next to the core ones.
     """
 
     estimator: str
@@ -64,7 +63,6 @@ class TheoryRunConfig:
     ratio: float
     noise_rate: float
     seed: int = 0
-    data: str = "gmm"
     params: tuple[tuple[str, Any], ...] = ()
 
     accepts_extra_fields: typing.ClassVar[bool] = True  # unknown TOML fields become ``params``
@@ -79,14 +77,7 @@ class TheoryRunConfig:
         if missing:
             raise ValueError(f"theory run config is missing {', '.join(missing)}; "
                              "set them in [base] or [grid]")
-        for name, value in params.items():
-            if not isinstance(value, (bool, int, float, str)) and value is not None:
-                raise ValueError(f"theory parameter {name}={value!r} must be a number, string or bool")
-        unknown = sorted(set(params) - _run_point_params())
-        if unknown and "**" not in _run_point_params():
-            raise ValueError(f"unknown theory parameter(s) {', '.join(unknown)} "
-                             f"(run_point accepts: {', '.join(sorted(_run_point_params() - {'**'}))})")
-        return cls(**core, params=tuple(sorted(params.items())))
+        return cls(**core, params=_resolve_theory_params(params))
 
     def semantic_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "params"}
@@ -94,17 +85,16 @@ class TheoryRunConfig:
         return d
 
 
-@functools.lru_cache(maxsize=1)
-def _run_point_params() -> frozenset[str]:
-    """Keyword parameters ``run_point`` accepts beyond the core fields ("**" if it takes any)."""
+def _resolve_theory_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Validate model parameters against ``SweepParams`` and fill in its defaults."""
     try:
-        from benign.theory.sweep import run_point
-    except ImportError:
-        return frozenset({"**"})  # theory not built yet: run_point will check at run time
-    names = set()
-    for p in inspect.signature(run_point).parameters.values():
-        names.add("**" if p.kind is p.VAR_KEYWORD else p.name)
-    return frozenset(names - {"estimator", "n_samples", "ratio", "noise_rate", "seed", "data"})
+        from benign.theory.sweep import SweepParams
+    except ImportError:  # theory not importable: keep what was written, run_point checks at run time
+        return tuple(sorted(params.items()))
+    hints = field_types(SweepParams)
+    params = {k: coerce(v, hints[k], k) if k in hints else v for k, v in params.items()}
+    resolved = dataclasses.asdict(SweepParams.from_kwargs(**params))
+    return tuple(sorted(resolved.items()))
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def run_theory(config, run_dir: Path, *, device: str | None = None) -> dict:
 
     params = dict(config.params)
     return {"summary": run_point(config.estimator, config.n_samples, config.ratio, config.noise_rate,
-                                 config.seed, data=config.data, **params)}
+                                 config.seed, **params)}
 
 
 KINDS: dict[str, Kind] = {

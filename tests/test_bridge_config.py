@@ -110,16 +110,18 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
 
 
 def test_theory_config_collects_model_parameters(tmp_path):
+    pytest.importorskip("benign.theory.sweep")
     path = tmp_path / "t.toml"
-    path.write_text('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="svm"\nn_samples=50\n'
+    path.write_text('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="max_margin"\nn_samples=50\n'
                     'noise_rate=0.1\nsnr=2\n[grid]\nratio=[0.5, 2]\nseed=[0]\n')
-    try:
-        exp = load_experiment(path)
-    except ValueError as exc:  # run_point exists and does not take snr: the error must say so
-        assert "snr" in str(exc)
-        return
-    cfg = exp.runs[0].config
-    assert isinstance(cfg, TheoryRunConfig) and cfg.ratio == 0.5 and dict(cfg.params) == {"snr": 2}
-    same = TheoryRunConfig.from_dict({"snr": 2, "estimator": "svm", "n_samples": 50, "ratio": 0.5,
-                                      "noise_rate": 0.1, "seed": 0})
+    cfg = load_experiment(path).runs[0].config
+    assert isinstance(cfg, TheoryRunConfig) and cfg.ratio == 0.5
+    params = dict(cfg.params)
+    assert params["snr"] == 2.0 and isinstance(params["snr"], float) and params["task"] == "gmm"
+    # Defaults are filled in, so writing a default out (or a float as an int) keeps the key.
+    same = TheoryRunConfig.from_dict({"snr": 2.0, "task": "gmm", "estimator": "max_margin", "n_samples": 50,
+                                      "ratio": 0.5, "noise_rate": 0.1, "seed": 0})
     assert config_key("theory", cfg) == config_key("theory", same)
+    path.write_text(path.read_text().replace("snr=2", "snrr=2"))
+    with pytest.raises(ValueError, match="unknown sweep parameter 'snrr'"):
+        load_experiment(path)

@@ -98,6 +98,21 @@ def test_dry_run_prints_the_plan(tmp_path, capsys):
     assert "fake-sweep: 2 runs, 2 to compute with the local executor" in capsys.readouterr().out
 
 
+def test_theory_kind_records_equal_run_point(tmp_path):
+    sweep = pytest.importorskip("benign.theory.sweep")
+    path = tmp_path / "t.toml"
+    path.write_text('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="min_norm"\nn_samples=40\n'
+                    'snr=2\n[grid]\nratio=[0.5, 2]\nnoise_rate=[0, 0.1]\nseed=[3]\n')
+    exp = load_experiment(path, results=tmp_path / "r")
+    assert run_experiment(exp, "debug", progress=False).ran == {"done": 4}
+    frame = load_results(tmp_path / "r").set_index(["ratio", "noise_rate"]).sort_index()
+    for ratio in (0.5, 2.0):
+        for eta in (0.0, 0.1):
+            want = sweep.run_point("min_norm", 40, ratio, eta, 3, snr=2.0)
+            got = frame.loc[(want["ratio"], eta)]
+            assert got["test_error"] == want["test_error"] and got["n_features"] == want["n_features"]
+
+
 # --------------------------------------------------------------------------- kill -9
 
 DRIVER = """
