@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import apply_crop_flip, crop_flip_params, normalize
+from .augment import apply_crop_flip, crop_flip_params
 from .sharpness import sharpness, summarize
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,12 @@ class DeviceData:
     mean: torch.Tensor
     std: torch.Tensor
 
+    def __post_init__(self) -> None:
+        # Normalisation constants on the device once, in 0-255 units (no per-batch host->device copies).
+        dev = self.images.device
+        self._shift = (self.mean.to(torch.float32) * 255.0).to(dev)[None, :, None, None]
+        self._scale = (self.std.to(torch.float32) * 255.0).to(dev)[None, :, None, None]
+
     @property
     def n(self) -> int:
         return int(self.images.shape[0])
@@ -93,7 +99,7 @@ class DeviceData:
         if augment_seed is not None:
             dy, dx, fl = crop_flip_params(x.shape[0], _generator(augment_seed), pad)
             x = apply_crop_flip(x, dy, dx, fl, pad)
-        x = normalize(x, self.mean, self.std)
+        x = (x.to(torch.float32) - self._shift) / self._scale  # == augment.normalize(x, mean, std)
         if x.is_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         return x

@@ -84,6 +84,20 @@ def test_batched_crop_flip_matches_per_image_reference():
     assert fl.any() and not fl.all() and len(set(dx.tolist())) > 1
 
 
+def test_device_batch_is_normalised_crop_flip():
+    from benign.empirical.augment import normalize
+    from benign.empirical.trainer import DeviceData
+
+    x = torch.randint(0, 256, (7, 3, 8, 8), dtype=torch.uint8)
+    mean, std = torch.tensor([0.4, 0.5, 0.6], dtype=torch.float64), torch.tensor([0.2, 0.3, 0.25])
+    d = DeviceData(x, torch.zeros(7, dtype=torch.long), torch.zeros(7, dtype=torch.long), mean, std.double())
+    idx = torch.tensor([3, 0, 6])
+    dy, dx, fl = crop_flip_params(3, torch.Generator().manual_seed(11), pad=4)
+    expect = normalize(apply_crop_flip(x[idx], dy, dx, fl, pad=4), mean, std)
+    torch.testing.assert_close(d.batch(idx, augment_seed=11), expect)
+    assert d.batch(idx).dtype == torch.float32 and d.batch(idx).is_contiguous()
+
+
 # -------------------------------------------------------------------------------------- end to end
 
 def test_end_to_end_on_cifar_fixture(cifar_root, tmp_path):
