@@ -25,6 +25,7 @@ Bottleneck ResNet-50-k (stage widths k, 2k, 4k, 8k; expansion 4; blocks 3, 4, 6,
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 
@@ -39,6 +40,8 @@ __all__ = [
     "param_count",
     "width_for_ratio",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -153,4 +156,13 @@ def width_for_ratio(
             f"ratio {ratio} at n_samples={n_samples} needs {name} width {best} > max_width={max_width}; "
             f"raise max_width or lower the ratio"
         )
-    return best, param_count(name, best, n_classes, in_channels) / n_samples
+    achieved = param_count(name, best, n_classes, in_channels) / n_samples
+    if not 0.5 <= achieved / ratio <= 2.0:  # integer widths are coarse at small k
+        logger.warning(
+            "width_for_ratio: closest %s width %d gives p/N = %.4g, far from the requested %.4g",
+            name,
+            best,
+            achieved,
+            ratio,
+        )
+    return best, achieved

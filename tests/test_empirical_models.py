@@ -134,6 +134,13 @@ def test_width_for_ratio_matches_brute_force(name, ratio, n):
     assert achieved == param_count(name, width, 10, 3) / n
 
 
+def test_width_for_ratio_warns_when_far(caplog):
+    # At N = 5000 the smallest ResNet18 (k = 1, 2947 params) already has p/N = 0.59.
+    with caplog.at_level("WARNING"):
+        assert width_for_ratio("preact_resnet18", 0.1, 5000)[0] == 1
+    assert "far from the requested" in caplog.text
+
+
 def test_width_for_ratio_errors():
     with pytest.raises(ValueError, match="ratio"):
         width_for_ratio("preact_resnet18", 0.0, 1000)
