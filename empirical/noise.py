@@ -11,7 +11,12 @@ Conventions (named explicitly because papers differ; empirical.md §3.1, §5, §
     ``round(N·η)`` points are *resampled* uniformly from all K classes, the true one included, so only
     about ``η (1 − 1/K)`` of the labels actually change. ``flipped`` marks the changed labels only.
 ``pair``
-    Pair / asymmetric flip: exactly ``round(N·η)`` points move from class c to ``(c + 1) mod K``.
+    Pair flip (Han et al. 2018): exactly ``round(N·η)`` points move from class c to ``(c + 1) mod K``.
+``asymmetric``
+    Class-structured flips (Patrini et al., CVPR 2017) through a source -> target map, by default the
+    CIFAR-10 one (truck -> automobile, bird -> airplane, deer -> horse, cat <-> dog). η is the rate
+    *within the source classes*: exactly ``round(N_src·η)`` of the N_src source-class points flip, so
+    the overall rate is ``η·N_src/N`` (half of η on balanced CIFAR-10).
 ``cifar10n``
     Real human noise (Wei et al., ICLR 2022, CIFAR-10N): the noisy labels are a column of the CIFAR-10N
     file (``aggre`` ≈ 9.0 %, ``random1`` ≈ 17.2 %, ``worst`` ≈ 40.2 %); η is ignored.
@@ -34,6 +39,7 @@ import numpy as np
 __all__ = [
     "NOISE_KINDS",
     "CIFAR10N_COLUMNS",
+    "CIFAR10_ASYMMETRIC",
     "NoisyLabels",
     "inject_label_noise",
     "load_cifar10n",
@@ -41,7 +47,11 @@ __all__ = [
     "noise_count",
 ]
 
-NOISE_KINDS = ("symmetric", "uniform", "pair", "cifar10n")
+NOISE_KINDS = ("symmetric", "uniform", "pair", "asymmetric", "cifar10n")
+
+#: Patrini et al.'s CIFAR-10 asymmetric map (class indices in CIFAR-10 order): truck -> automobile,
+#: bird -> airplane, deer -> horse, cat <-> dog.
+CIFAR10_ASYMMETRIC = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
 
 #: Short column name -> key in the official ``CIFAR-10_human.pt`` dictionary.
 CIFAR10N_COLUMNS = {
@@ -152,6 +162,7 @@ def inject_label_noise(
     seed: int,
     kind: str = "symmetric",
     human_labels=None,
+    mapping: dict[int, int] | None = None,
 ) -> NoisyLabels:
     """Corrupt training labels under a named convention.
 
@@ -167,10 +178,13 @@ def inject_label_noise(
         Label-noise seed (``np.random.default_rng(seed)``).
     kind : str
         "symmetric" (always a wrong class), "uniform" (uniform over all K classes, true class included),
-        "pair" (c -> c + 1 mod K) or "cifar10n" (use ``human_labels``).
+        "pair" (c -> c + 1 mod K), "asymmetric" (source -> target map, η within the source classes)
+        or "cifar10n" (use ``human_labels``).
     human_labels : array-like, shape (N,), optional
         Noisy human labels aligned with ``labels`` (for ``cifar10n``; see :func:`load_cifar10n`). When
         training on a subsample, index them with the same indices as the images.
+    mapping : dict[int, int], optional
+        Source -> target classes for ``asymmetric`` (default :data:`CIFAR10_ASYMMETRIC`, needs K = 10).
 
     Returns
     -------
@@ -199,9 +213,15 @@ def inject_label_noise(
     if not isinstance(noise_rate, int | float | np.floating) or not (0.0 <= float(noise_rate) < 1.0):
         raise ValueError(f"noise_rate must be in [0, 1), got {noise_rate!r}")
     rng = np.random.default_rng(seed)
+    noisy = true.copy()
+    if kind == "asymmetric":
+        table = _asymmetric_table(mapping, int(n_classes))
+        source = np.flatnonzero(table[true] != true)
+        chosen = rng.choice(source, size=noise_count(source.size, float(noise_rate)), replace=False)
+        noisy[chosen] = table[true[chosen]]
+        return NoisyLabels(noisy, true, noisy != true, kind, float(noise_rate))
     n = true.size
     chosen = rng.choice(n, size=noise_count(n, float(noise_rate)), replace=False)
-    noisy = true.copy()
     if kind == "symmetric":
         # Offset 1..K-1 is uniform over the wrong classes.
         noisy[chosen] = (true[chosen] + rng.integers(1, n_classes, size=chosen.size)) % n_classes
@@ -210,6 +230,24 @@ def inject_label_noise(
     else:  # pair
         noisy[chosen] = (true[chosen] + 1) % n_classes
     return NoisyLabels(noisy, true, noisy != true, kind, float(noise_rate))
+
+
+def _asymmetric_table(mapping: dict[int, int] | None, n_classes: int) -> np.ndarray:
+    """Lookup table c -> target (identity for classes that do not flip)."""
+    if mapping is None:
+        if n_classes != 10:
+            raise ValueError(
+                f"kind='asymmetric' without mapping is CIFAR-10's map (K = 10), got K = {n_classes}"
+            )
+        mapping = CIFAR10_ASYMMETRIC
+    table = np.arange(n_classes)
+    for src, dst in mapping.items():
+        if not (0 <= int(src) < n_classes and 0 <= int(dst) < n_classes) or int(src) == int(dst):
+            raise ValueError(
+                f"mapping entry {src} -> {dst} must join two different classes in [0, {n_classes})"
+            )
+        table[int(src)] = int(dst)
+    return table
 
 
 def _read_cifar10n_dict(path: Path) -> dict:

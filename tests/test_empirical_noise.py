@@ -67,6 +67,27 @@ def test_pair_moves_to_next_class():
     np.testing.assert_array_equal(noisy.labels[noisy.flipped], (y[noisy.flipped] + 1) % K)
 
 
+def test_asymmetric_cifar10_map():
+    y = np.repeat(np.arange(K), 1000)
+    noisy = inject_label_noise(y, 0.4, K, seed=2, kind="asymmetric")
+    sources = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}  # truck->automobile, bird->airplane, deer->horse, cat<->dog
+    assert noisy.n_flipped == round(5000 * 0.4)  # exact count within the 5 source classes
+    for c in range(K):
+        flips = noisy.flipped[y == c]
+        if c in sources:
+            assert set(noisy.labels[(y == c) & noisy.flipped]) == {sources[c]}
+        else:
+            assert not flips.any()
+    custom = inject_label_noise(
+        np.array([0, 0, 1, 1, 2, 2]), 0.5, 3, seed=0, kind="asymmetric", mapping={0: 2}
+    )
+    assert custom.n_flipped == 1 and custom.labels[custom.flipped].tolist() == [2]
+    with pytest.raises(ValueError, match="CIFAR-10's map"):
+        inject_label_noise(np.array([0, 1]), 0.5, 3, seed=0, kind="asymmetric")
+    with pytest.raises(ValueError, match="mapping entry 1 -> 1"):
+        inject_label_noise(np.array([0, 1]), 0.5, 3, seed=0, kind="asymmetric", mapping={1: 1})
+
+
 def test_seed_determinism_and_zero_rate():
     y = _labels(2000, 4)
     a = inject_label_noise(y, 0.2, K, seed=9)
@@ -85,7 +106,9 @@ def test_noise_rate_outside_unit_interval(eta):
 
 
 def test_bad_kind_and_labels():
-    with pytest.raises(ValueError, match="unknown noise kind 'asym'.*symmetric.*uniform.*pair.*cifar10n"):
+    with pytest.raises(
+        ValueError, match="unknown noise kind 'asym'.*symmetric.*uniform.*pair.*asymmetric.*cifar10n"
+    ):
         inject_label_noise(_labels(10), 0.1, K, seed=0, kind="asym")
     with pytest.raises(ValueError, match="labels must lie in"):
         inject_label_noise(np.array([0, 10]), 0.1, K, seed=0)
