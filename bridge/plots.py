@@ -191,3 +191,30 @@ def plot_agreement(table: pd.DataFrame):
 def save(fig, data: pd.DataFrame, stem: str | os.PathLike) -> dict[str, Path]:
     """Save a ``plot_*`` result as ``stem.pdf``, ``stem.png`` and ``stem.csv`` (closes the figure)."""
     return save_figure(fig, stem, data)
+
+
+def plot_sim_vs_theory(sim: pd.DataFrame, theory: pd.DataFrame):
+    """Simulated clean test error (markers, mean with 95 % CI over seeds) against the closed form (lines).
+
+    Parameters
+    ----------
+    sim : theory-sweep records with ``ratio``, ``noise_rate``, ``test_error``.
+    theory : closed-form rows with ``ratio``, ``noise_rate``, ``test_error`` on a fine ψ grid.
+    """
+    _require(sim, ["ratio", "noise_rate", "test_error"], "simulation-vs-theory plot")
+    _require(theory, ["ratio", "noise_rate", "test_error"], "simulation-vs-theory plot")
+    s, order = _eta_labels(sim)
+    t, _ = _eta_labels(theory[theory["noise_rate"].isin(sim["noise_rate"].unique())])
+    pal = dict(zip(order, OKABE_ITO, strict=False))
+    fig, ax = new_figure(figsize=(5.6, 3.6))
+    sns.lineplot(data=t, x="ratio", y="test_error", hue=ETA, hue_order=order, palette=pal, errorbar=None,
+                 legend=False, ax=ax)
+    sns.lineplot(data=s, x="ratio", y="test_error", hue=ETA, hue_order=order, palette=pal, marker="o",
+                 linestyle="", err_style="bars", errorbar=("ci", 95), ax=ax)
+    ax.plot([], [], color="0.3", label="closed form (line)")
+    ax.plot([], [], color="0.3", marker="o", linestyle="", label="simulation (mean, 95 % CI)")
+    ax.set(xscale="log", xlabel="ψ = p/n", ylabel="clean test error",
+           title="Max-margin: simulation vs closed form")
+    ax.legend(title=ETA, fontsize=7, title_fontsize=7)
+    data = pd.concat([sim.assign(layer="simulated"), theory.assign(layer="predicted")], ignore_index=True)
+    return fig, data
