@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from _bridge_fakes import fake_epochs, fake_runs, fake_sharpness
-from matplotlib.collections import PathCollection
-
 from benign.bridge import align, plots
 from benign.bridge.regimes import classify_measured
+from matplotlib.collections import PathCollection
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +124,8 @@ def test_missing_columns_are_one_line_errors(runs):
 
 def test_overlay_draws_prediction_and_markers(runs, tmp_path):
     pytest.importorskip("benign.bridge.phase_plot")
-    from matplotlib.collections import QuadMesh
-
     from benign.bridge import overlay
+    from matplotlib.collections import QuadMesh
 
     fig, data = overlay.plot_overlay(runs, "ratio", n_ratios=16)
     ax = fig.axes[0]

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _bridge_fakes import fake_runs
-
 from benign.bridge import plots
 from benign.bridge.report import Report, ReportFigure, render_html, write_report
 
