@@ -26,7 +26,8 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #cc
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #444; }
 table { border-collapse: collapse; font-size: 0.82em; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; } th { background: #f2f2f2; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right;
+         white-space: nowrap; } th { background: #f2f2f2; }
 .scroll { overflow-x: auto; max-height: 480px; overflow-y: auto; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.82em; }
 .warn { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.4em 0.8em; }

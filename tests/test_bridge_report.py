@@ -14,7 +14,7 @@ from _bridge_fakes import fake_runs
 from benign.bridge import plots
 from benign.bridge.report import Report, ReportFigure, render_html, write_report
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
 EXTERNAL = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?(?!data:image/png;base64,)[^"'\s>]""", re.I)
 
 
