@@ -15,7 +15,7 @@ from benign.bridge import plots
 from benign.bridge.report import Report, ReportFigure, render_html, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
-EXTERNAL = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?(?!data:image/png;base64,)[^"'\s>]""", re.I)
+EXTERNAL = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?(?!data:image/png;base64,)[^"'\s>]""", re.I)
 
 
 @pytest.fixture(scope="module")
