@@ -52,7 +52,7 @@ class PartWriter:
         self._fh = None
 
     def append(self, record: dict) -> None:
-        line = json.dumps(record, sort_keys=True, default=_json_default, allow_nan=True)
+        line = json.dumps(record, default=_json_default, allow_nan=True)  # keeps column order
         if "\n" in line:  # cannot happen with json.dumps, but a torn-line reader relies on it
             raise ValueError("record serialised to more than one line")
         if self._fh is None:

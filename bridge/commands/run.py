@@ -53,6 +53,10 @@ def main(args) -> int:
     executor = make_executor(name, **opts)
     with logging_redirect_tqdm():
         summary = run_experiment(exp, executor)
+    if getattr(executor, "wait", True) is False:
+        print(f"{exp.name}: submitted {len(executor.jobs)} Slurm array task(s); follow them with "
+              f"`benign status {args.experiment}` (records appear as runs finish)")
+        return 0
     print(summary.line())
     for error in summary.errors[:5]:
         print(f"  failed {error}", file=sys.stderr)
