@@ -82,6 +82,19 @@ def test_local_pool_matches_in_process_run(tmp_path):
     assert len(ResultsStore(tmp_path / "pool").part_files()) == len(pids)
 
 
+def test_local_workers_are_pinned_one_gpu_each(tmp_path):
+    from benign.bridge.executors import LocalExecutor
+
+    exp = load_experiment(write_experiment(tmp_path, xs=(1, 2), sleep=0.05), results=tmp_path / "r")
+    run_experiment(exp, LocalExecutor(workers=2, gpus=["3", "5"]), progress=False)
+    records = ResultsStore(tmp_path / "r").latest().values()
+    gpu_of = {}
+    for r in records:  # a worker keeps its GPU for every run it computes
+        gpu = r["prov_cuda_visible_devices"]
+        assert gpu_of.setdefault(r["prov_pid"], gpu) == gpu
+    assert set(gpu_of.values()) <= {"3", "5"} and len(set(gpu_of.values())) == len(gpu_of)
+
+
 def test_unwritable_results_folder_fails_before_running(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     path = write_experiment(tmp_path)
