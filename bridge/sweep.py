@@ -85,8 +85,8 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
     todo = pending(tasks, store)
     summary = SweepSummary(experiment.name, len(tasks), len(tasks) - len(todo))
     if store.last_read.skipped:
-        logger.warning("%d corrupt line(s) skipped in %s (see warnings above); their runs will be recomputed",
-                       len(store.last_read.skipped), store.parts_dir)
+        logger.warning("%d corrupt line(s) skipped in %s (see warnings above); a run whose only record "
+                       "was corrupt is computed again", len(store.last_read.skipped), store.parts_dir)
     logger.info("%s: %d runs, %d done, %d to compute with the %s executor", experiment.name, len(tasks),
                 summary.already_done, len(todo), executor.name)
     disable = None if progress is None else not progress  # None: tqdm shows a bar only on a terminal
