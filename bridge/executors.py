@@ -18,6 +18,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -115,7 +116,10 @@ def _outcome(future, task: RunTask) -> Outcome:
 
 
 def _init_worker(slots, threads: int, parent: int) -> None:
-    gpu = slots.get()
+    try:
+        gpu = slots.get(timeout=10)
+    except queue.Empty:  # more workers started than slots (a replaced worker): run unpinned
+        gpu = None
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
