@@ -46,6 +46,16 @@ def _eta_labels(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, order
 
 
+def _plain_log_ticks(ax, which: str = "x") -> None:
+    """Log axis with ticks at 1, 2, 5 × 10^k written as plain numbers (2, 50, 0.02), not 2×10⁰."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _require(df: pd.DataFrame, cols, what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -84,6 +94,8 @@ def plot_modelwise(runs: pd.DataFrame, x: str = "ratio", threshold: float = 0.01
                 title="Model-wise: test error")
     ax_train.set(xscale="log", xlabel=X_LABELS.get(x, x), ylabel="train error (training labels)",
                  title="Model-wise: train error")
+    for ax in (ax_test, ax_train):
+        _plain_log_ticks(ax)
     if x == "ratio_normalized":
         for ax in (ax_test, ax_train):
             ax.axvline(1.0, color="0.5", linewidth=0.8)
@@ -118,6 +130,7 @@ def plot_epochwise(epochs: pd.DataFrame, hue: str = "width"):
             sns.lineplot(data=sub, x="epoch", y="train_error", hue=hue, hue_order=hue_order, palette=pal,
                          errorbar=None, ax=ax, legend=False, linestyle=":", linewidth=1)
         ax.set(xscale="log", xlabel="epoch", ylabel="error", title=f"Epoch-wise, η = {eta:g}")
+        _plain_log_ticks(ax)
     last = axes[0][-1]
     last.plot([], [], color="0.3", label="clean test (solid)")
     last.plot([], [], color="0.3", linestyle=":", label="train (dotted)")
@@ -160,6 +173,8 @@ def plot_sharpness(sharp: pd.DataFrame, x: str = "width", subsets=("clean", "noi
                      legend=ax is axes[0][-1])
         ax.set(xscale="log", yscale="log", xlabel=X_LABELS.get(x, x), ylabel="mean ‖∇ₓ loss‖₂",
                title=f"Sharpness vs {x}, η = {eta:g}")
+        _plain_log_ticks(ax, "x")
+        _plain_log_ticks(ax, "y")
     axes[0][-1].legend(fontsize=7, title="training points", title_fontsize=7)
     return fig, data.drop(columns=["points"]).reset_index(drop=True)
 
@@ -215,6 +230,7 @@ def plot_sim_vs_theory(sim: pd.DataFrame, theory: pd.DataFrame):
     ax.plot([], [], color="0.3", marker="o", linestyle="", label="simulation (mean, 95 % CI)")
     ax.set(xscale="log", xlabel="ψ = p/n", ylabel="clean test error",
            title="Max-margin: simulation vs closed form")
+    _plain_log_ticks(ax)
     ax.legend(title=ETA, fontsize=7, title_fontsize=7)
     data = pd.concat([sim.assign(layer="simulated"), theory.assign(layer="predicted")], ignore_index=True)
     return fig, data

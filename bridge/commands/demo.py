@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    import logging
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     from benign.bridge.demo import run_demo
     from tqdm.contrib.logging import logging_redirect_tqdm
 

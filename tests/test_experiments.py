@@ -1,0 +1,76 @@
+"""Every preset under experiments/ states its source, loads at smoke and paper scale, and runs at smoke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benign.bridge.config import load_experiment
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+PRESETS = sorted(EXPERIMENTS.glob("*.toml"))
+EXPECTED = {"wen-control", "nakkiran-modelwise", "nakkiran-epochwise", "theory-phase"}
+
+
+def test_the_seed_paper_presets_exist():
+    assert EXPECTED <= {p.stem for p in PRESETS}
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_preset_loads_at_both_scales_and_states_source(path):
+    default = load_experiment(path)
+    smoke, paper = load_experiment(path, scale="smoke"), load_experiment(path, scale="paper")
+    for exp in (default, smoke, paper):
+        assert exp.name == path.stem
+        assert len(exp.source) > 40 and any(y in exp.source for y in ("2020", "2022", "2023"))
+    # smoke is tiny and CPU-only; paper is the full protocol, bigger than the default
+    assert len(smoke.runs) <= 4 < len(paper.runs) and len(paper.runs) >= len(default.runs)
+    for run in smoke.runs:
+        cfg = run.config
+        if exp.kind == "train":
+            assert cfg.epochs <= 2 and cfg.n_samples <= 128 and cfg.device in (None, "cpu")
+            assert cfg.dataset == "synthetic"  # runs on any machine
+        else:
+            assert cfg.n_samples <= 100
+    if paper.kind == "train":
+        assert all(r.config.device == "cuda" for r in paper.runs)
+
+
+def test_wen_control_compares_datasets_at_equal_ratio():
+    exp = load_experiment(EXPERIMENTS / "wen-control.toml")
+    by = {}
+    for r in exp.runs:
+        by.setdefault((r.config.width, r.config.noise_rate, r.config.seed), set()).add(
+            (r.config.dataset, r.config.n_samples, r.config.resolution, r.config.model))
+    for combos in by.values():
+        assert {c[0] for c in combos} == {"cifar10", "imagenet-subset"}
+        assert len({c[1:] for c in combos}) == 1  # same N, resolution and model => same p/N
+    assert {r.config.noise_rate for r in exp.runs} == {0.0, 0.1, 0.2}
+
+
+def test_presets_run_at_smoke_scale(tmp_path):
+    from benign.bridge.store import load_results
+    from benign.bridge.sweep import run_experiment
+
+    for path in PRESETS:
+        exp = load_experiment(path, scale="smoke", results=tmp_path / path.stem)
+        summary = run_experiment(exp, "debug", progress=False)
+        assert summary.failed == 0, summary.errors
+        runs = load_results(exp.results)
+        assert len(runs) == len(exp.runs) and runs["test_error"].notna().all(), path.stem
+
+
+def test_theory_preset_report(tmp_path, capsys):
+    pytest.importorskip("benign.bridge.phase_plot")
+    from benign.bridge.cli import main
+
+    toml = EXPERIMENTS / "theory-phase.toml"
+    res = tmp_path / "res"
+    assert main(["run", str(toml), "--scale", "smoke", "--results", str(res), "--executor", "debug"]) == 0
+    assert main(["report", str(toml), "--scale", "smoke", "--results", str(res), "--out", str(tmp_path / "fig")]) == 0
+    html = (tmp_path / "fig" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "Agreement" in html
+    for stem in ("phase_overlay", "sim_vs_theory", "agreement"):
+        assert (tmp_path / "fig" / f"{stem}.png").stat().st_size > 5000
+    assert "report:" in capsys.readouterr().out
