@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from benign.bridge.config import load_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
