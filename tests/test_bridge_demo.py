@@ -40,7 +40,8 @@ def test_demo_smoke_end_to_end(tmp_path, capsys):
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 4 and set(runs["width"]) == {1, 2} and set(runs["noise_rate"]) == {0.0, 0.2}
     assert runs["regime"].isin(["benign", "tempered", "catastrophic", "not interpolating"]).all()
-    assert {"ratio", "ratio_normalized", "predicted_regime", "predicted_regime_normalized"} <= set(runs.columns)
+    wanted = {"ratio", "ratio_normalized", "predicted_regime", "predicted_regime_normalized"}
+    assert wanted <= set(runs.columns)
     # the dataset is named on the page; a synthetic stand-in would be flagged
     dataset = runs["dataset"].iloc[0]
     assert dataset in html and (dataset != "synthetic" or "SYNTHETIC STAND-IN" in html)

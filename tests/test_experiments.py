@@ -67,7 +67,8 @@ def test_theory_preset_report(tmp_path, capsys):
     toml = EXPERIMENTS / "theory-phase.toml"
     res = tmp_path / "res"
     assert main(["run", str(toml), "--scale", "smoke", "--results", str(res), "--executor", "debug"]) == 0
-    assert main(["report", str(toml), "--scale", "smoke", "--results", str(res), "--out", str(tmp_path / "fig")]) == 0
+    out = tmp_path / "fig"
+    assert main(["report", str(toml), "--scale", "smoke", "--results", str(res), "--out", str(out)]) == 0
     html = (tmp_path / "fig" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "Agreement" in html
     for stem in ("phase_overlay", "sim_vs_theory", "agreement"):
