@@ -399,18 +399,25 @@ def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", 
     bar = tqdm(total=len(seeds) * len(ps), disable=not progress or None, desc="theory sweep")
     for seed in seeds:
         Z = _columns(n, ps[-1], seed)
+        # Nested designs: one full-width draw, every ratio is a column prefix (a view, no copy).
+        full = seeded_data(cfg, n, ps[-1], etas[0], seed, Z=Z) if nested else None
+        u = _labels(n, seed)[1]
         K, p_prev = np.zeros((n, n)), 0
         for p in ps:
-            datas = [seeded_data(cfg, n, p, eta, seed, Z=Z) for eta in etas]
-            X = datas[0].X
+            d0 = seeded_data(cfg, n, p, etas[0], seed, Z=Z) if full is None else full
+            X = d0.X[:, :p]
             if nested:  # K(p) = K(p_prev) + X_new X_newᵀ
                 K += X[:, p_prev:p] @ X[:, p_prev:p].T
             else:
                 K = X @ X.T
             p_prev = p
-            sig = datas[0].beta if reg else datas[0].mu
-            B = _basis(X, K, datas[0].eigvals, sig, est.DEFAULT_RCOND)
-            Y = np.stack([d.y for d in datas])
+            sig = (d0.beta if reg else d0.mu)[:p]
+            B = _basis(X, K, d0.eigvals[:p], sig, est.DEFAULT_RCOND)
+            # Same flips as seeded_data: point i is flipped at rate η iff u_i < η.
+            if reg:
+                Y = d0.y[None, :]
+            else:
+                Y = np.stack([np.where(u < eta, -d0.y_clean, d0.y_clean) for eta in etas])
             for name in estimators:
                 a, extra = _estimate(name, B, Y, cfg, n, reg)
                 met = _metrics_batch(a, B, Y, etas, cfg, reg, cfg.noise_var)
