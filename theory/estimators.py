@@ -263,9 +263,8 @@ def max_margin(X, y, *, tol: float = 1e-9, gram=None, init_support=None,
     K = X @ X.T if gram is None else check_matrix("gram", gram)
     if K.shape != (n, n):
         raise ValueError(f"gram must have shape ({n}, {n}), got {K.shape}")
-    # p < n: K is singular, go straight to the least-distance programme.
-    factor = None if p >= n else (None, False)
-    if factor is not None:
+    factor = None
+    if p < n:  # K is singular: go straight to the least-distance programme on the row space
         evals, evecs, keep = gram_eigh(K, rcond)
         factor = (evecs[:, keep] * np.sqrt(evals[keep]), False)
     alpha, separable = max_margin_dual(K, y, tol=tol, init_support=init_support, factor=factor, rcond=rcond)
