@@ -138,7 +138,7 @@ def _as_array(name, v, *, low, low_open=True, high=None, high_open=True, allow_i
     if bad.any():
         lo_b = "(" if low_open else "["
         hi_s = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{name} must lie in {lo_b}{low:g}, {hi_s}, got {a[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must lie in {lo_b}{low:g}, {hi_s}, got {float(a[bad].ravel()[0]):g}")
     return a
 
 
