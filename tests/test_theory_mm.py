@@ -185,3 +185,15 @@ def test_averaging_formula_limits():
     b = mm.averaging_error(2.0, 3.0, 0.1).iloc[0]
     rho = 0.8 * 3 / np.sqrt(0.64 * 9 + 2)
     assert b.test_error == pytest.approx(special.ndtr(-3 * rho), rel=1e-14)
+
+
+def test_non_separable_draws_are_flagged_not_nan_silently():
+    from benign.theory import phase_sim as ps
+    # psi = 0.1 with eta = 0.3 at r = 1 is far below the separability threshold (~0.45)
+    assert float(mm.separability_threshold(1.0, 0.3)) > 0.3
+    sim = ps.simulate_phase_grid([0.1], [0.3], [0], ps.PhaseSimConfig(n_samples=100, snr=1.0, gd_steps=10))
+    row = sim.iloc[0]
+    assert not row.interpolates and np.isnan(row.test_error_mm) and np.isnan(row.interpolation_cost)
+    assert np.isfinite(row.test_error_avg)
+    pred = mm.mm_fixed_point(0.1, 1.0, 0.3).iloc[0]
+    assert not pred.separable and np.isnan(pred.test_error)
