@@ -107,7 +107,7 @@ def test_find_phase_change_synthetic():
     for (_, row), truth in zip(out.iterrows(), (10.0, 30.0), strict=True):
         assert row["ci_low"] <= row["ratio_c"] <= row["ci_high"]
         assert abs(np.log(row["ratio_c"] / truth)) < 0.15
-        assert row["reached"]
+        assert row["reached"] and row["censored"] == "none"
 
 
 def test_sweep_phase_change_orders_noise_rates():

@@ -20,8 +20,8 @@ from benign.theory.validate import check_in, check_nonnegative, check_positive, 
 
 __all__ = ["find_phase_change", "crossing_ratio", "gap_table"]
 
-PHASE_COLUMNS = ["noise_rate", "ratio_c", "ci_low", "ci_high", "reached", "tolerance", "n_seeds", "n_boot",
-                 "interpolator", "baseline", "metric"]
+PHASE_COLUMNS = ["noise_rate", "ratio_c", "ci_low", "ci_high", "reached", "censored", "tolerance", "n_seeds",
+                 "n_boot", "interpolator", "baseline", "metric"]
 
 
 def gap_table(df: pd.DataFrame, interpolator: str = "max_margin", baseline: str = "best_ridge",
@@ -89,9 +89,11 @@ def find_phase_change(df: pd.DataFrame, tolerance: float = 0.01, n_boot: int = 1
 
     Returns
     -------
-    DataFrame with columns noise_rate, ratio_c, ci_low, ci_high, reached (ψ_c inside the grid),
-    tolerance, n_seeds, n_boot, interpolator, baseline, metric. ``ratio_c = inf`` means the gap is
-    still above tolerance at the largest ratio.
+    DataFrame with columns noise_rate, ratio_c, ci_low, ci_high, reached (ψ_c finite), censored,
+    tolerance, n_seeds, n_boot, interpolator, baseline, metric. ``censored`` is ``"above_grid"``
+    (ratio_c = inf: the gap is still above tolerance at the largest ratio), ``"below_grid"``
+    (already within tolerance at the smallest ratio where the interpolator exists, so ratio_c is an
+    upper bound) or ``"none"``.
     """
     tol = check_nonnegative("tolerance", tolerance)
     B = check_positive_int("n_boot", n_boot)
@@ -113,8 +115,11 @@ def find_phase_change(df: pd.DataFrame, tolerance: float = 0.01, n_boot: int = 1
         boot = boot[~np.isnan(boot)]
         lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
                   if boot.size else (np.nan, np.nan))
+        first = ratios[np.flatnonzero(~np.all(np.isnan(G), axis=0))[:1]]
+        censored = ("above_grid" if point == np.inf else
+                    "below_grid" if first.size and point == first[0] else "none")
         rows.append({"noise_rate": float(eta), "ratio_c": float(point), "ci_low": float(lo),
-                     "ci_high": float(hi),
+                     "ci_high": float(hi), "censored": censored,
                      "reached": bool(np.isfinite(point)), "tolerance": tol, "n_seeds": int(G.shape[0]),
                      "n_boot": B, "interpolator": interpolator, "baseline": baseline, "metric": metric})
     return pd.DataFrame(rows, columns=PHASE_COLUMNS)
