@@ -9,6 +9,11 @@ training points, noisy training points (at their noisy and their true labels) an
 
 Files written into ``run_dir``: ``checkpoint.pt`` (atomic, ``torch.load(weights_only=True)``-loadable),
 ``noise_mask.npy``, ``epochs.jsonl``, ``sharpness.jsonl``, ``config.json``, ``summary.json``.
+
+Device: on CUDA the data sit on the GPU as ``uint8``, augmentation runs there, the forward pass is bf16
+autocast with ``channels_last`` (and ``torch.compile`` with ``compile=True``); several runs in one process
+(:func:`run_many`, or repeated :func:`run_training` calls, e.g. from a bridge worker) share the loaded,
+device-resident data. Runs are sequential, not concurrent. On CPU everything is float32 NCHW.
 """
 
 from __future__ import annotations
