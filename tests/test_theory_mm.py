@@ -123,6 +123,8 @@ def test_separability_threshold_and_phase_boundary():
     floor_at = mm.noise_floor(bnd.ratio.to_numpy(), eta).test_error.to_numpy()
     np.testing.assert_allclose(floor_at, 0.01, rtol=1e-6)
     assert mm.phase_boundary(0.0).ratio.iloc[0] == 0.0
+    far = mm.phase_boundary([0.1, 0.49], 0.01, ratio_max=100.0)
+    assert far.reached.tolist() == [True, False] and far.ratio.iloc[1] == np.inf
 
 
 def test_phase_grid_shape_and_regimes():

@@ -347,33 +347,35 @@ def phase_boundary(noise_rate, tolerance: float = 0.01, *, ratio_max: float = 1e
     ----------
     noise_rate : array_like, η ∈ [0, 0.5).
     tolerance : ε ∈ (0, 0.5), the floor regarded as negligible.
-    ratio_max : largest ψ searched; points whose floor is still > ε there raise ``ValueError``.
+    ratio_max : largest ψ searched; where the floor is still > ε there, ``reached`` is False and
+        ``ratio`` is ``inf`` (explicitly: the boundary lies beyond the searched range).
 
     Returns
     -------
-    DataFrame ``noise_rate, ratio (= ψ_c), separability_ratio (= ψ*), tolerance, source``.
+    DataFrame ``noise_rate, ratio (= ψ_c), separability_ratio (= ψ*), reached, tolerance, source``.
     """
     eta = _eta(noise_rate).ravel()
     eps = float(_as_array("tolerance", tolerance, low=0.0, high=0.5))
     star = separability_threshold(np.inf, eta)
     out = star.copy()
+    reached = np.ones(eta.shape, dtype=bool)
+    rmax = float(_as_array("ratio_max", ratio_max, low=0.0))
     pos = eta > 0
     if pos.any():
         e = eta[pos]
         lo = np.log(star[pos] * (1 + 1e-9) + 1e-300)
-        hi = np.full(e.shape, np.log(ratio_max))
-
-        if np.any(_g_sub(hi, e, eps) < 0):
-            raise ValueError(f"noise floor still above tolerance={eps:g} at ratio {ratio_max:g}; "
-                             "raise ratio_max or the tolerance")
-        root = np.exp(lo)
-        need = _g_sub(lo, e, eps) < 0
+        hi = np.full(e.shape, np.log(max(rmax, float(star[pos].max()) * 2)))
+        ok = _g_sub(hi, e, eps) >= 0
+        root = np.full(e.shape, np.inf)
+        need = ok & (_g_sub(lo, e, eps) < 0)
+        root[ok & ~need] = np.exp(lo[ok & ~need])
         if need.any():
             e_need = e[need]
             root[need] = np.exp(bracketed_root(lambda x, i: _g_sub(x, e_need[i], eps), lo[need], hi[need],
                                                xtol=1e-12))
         out[pos] = root
-    return pd.DataFrame({"noise_rate": eta, "ratio": out, "separability_ratio": star,
+        reached[pos] = ok
+    return pd.DataFrame({"noise_rate": eta, "ratio": out, "separability_ratio": star, "reached": reached,
                          "tolerance": eps, "source": "predicted"})
 
 
