@@ -272,10 +272,12 @@ def run_training(
     dict with ``summary`` (flat scalars), ``epochs`` (one flat dict per epoch), ``sharpness``
     (flat dicts: epoch, subset ∈ {clean, noisy_noisy_label, noisy_true_label, test}, mean, std, n).
     """
+    dev = torch.device(device or config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(dev)!r} requested but no CUDA GPU is available; use device 'cpu'")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(run_dir)
-    dev = torch.device(device or config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     state = _Run(config, run_dir, dev)
     if not state.finished:
         state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
