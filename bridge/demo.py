@@ -11,8 +11,8 @@ Scales (the sweep is defined by :data:`DEMO_TOML`, written next to the results s
 show it):
 
 * ``smoke``: seconds; what the tests run (widths {1, 2}, 2 epochs, 128 samples);
-* ``demo`` (default): about 10 minutes on 2 CPU cores (widths 1–16, η ∈ {0, 0.2}, 256 samples,
-  40 epochs of Adam 1e-3 without augmentation so that the wider nets memorise the noise);
+* ``demo`` (default): about 10 minutes on 2 CPU cores (widths 1–16, η ∈ {0, 0.2}, 384 samples,
+  50 epochs of Adam 1e-3 without augmentation so that the wider nets memorise the noise);
 * ``paper``: the full GPU protocol (Nakkiran et al. 2020 model-wise study: PreAct-ResNet18-k on
   all 50k training images, k ∈ 1…64, η ∈ {0, 0.1, 0.2}, Adam 1e-4 for 4000 epochs with crop+flip,
   3 seeds). Days of GPU time; run it with ``--executor slurm``.
@@ -46,12 +46,12 @@ executor = "local"
 [base]
 dataset = "fashion-mnist"
 model = "cnn5"
-n_samples = 256
+n_samples = 384
 n_test = 1000
 optimizer = "adam"
 lr = 0.001
 batch_size = 64
-epochs = 40
+epochs = 50
 augment = false
 sharpness_epochs = "log"
 sharpness_points = 64

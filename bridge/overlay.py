@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from benign.bridge.align import AXES, mm_prediction
+from benign.bridge.figures import REGIME_COLORS
 from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_predicted
 
 THEORY_RATIOS = (0.1, 200.0)  # ψ range of the background when no run asks for more
@@ -58,23 +59,68 @@ def _ratio_range(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
+def level_boundary(grid: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Smallest ψ per η at which the predicted δ falls to ``level`` (log-linear between grid points).
+
+    Returns ``ratio, noise_rate`` rows for the η > 0 whose δ crosses ``level`` inside the grid.
+    """
+    rows = []
+    for eta, g in grid[grid["noise_rate"] > 0].groupby("noise_rate"):
+        g = g.sort_values("ratio")
+        psi, d = g["ratio"].to_numpy(float), g["delta"].to_numpy(float)
+        ok = np.isfinite(d)
+        psi, d = psi[ok], d[ok]
+        below = np.flatnonzero(d <= level)
+        if below.size == 0:
+            continue
+        i = int(below[0])
+        if i == 0:
+            rows.append((psi[0], eta))
+            continue
+        la, lb = np.log(max(d[i - 1], 1e-300)), np.log(max(d[i], 1e-300))
+        t = (la - np.log(level)) / (la - lb) if la != lb else 1.0
+        rows.append((float(np.exp(np.log(psi[i - 1]) + t * (np.log(psi[i]) - np.log(psi[i - 1])))), eta))
+    return pd.DataFrame(rows, columns=["ratio", "noise_rate"])
+
+
 def _draw(grid: pd.DataFrame, markers: pd.DataFrame | None, thresholds: RegimeThresholds, title: str,
           xlabel: str):
     from benign.bridge.phase_plot import plot_phase_diagram
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    return plot_phase_diagram(
-        grid, "log10_delta",
-        threshold=np.log10(thresholds.benign_delta),
-        markers=markers,
-        title=title, xlabel=xlabel, colorbar_label="log10 δ = log10(Δ/η), predicted",
+    benign_line = level_boundary(grid, thresholds.benign_delta)
+    # ψ = 1: the theory's interpolation threshold on the raw axis, the measured one on the normalised axis
+    fig = plot_phase_diagram(
+        grid, "log10_delta", boundary=benign_line, markers=markers, interpolation_threshold=1.0, title=title,
+        xlabel=xlabel, colorbar_label="predicted log10 δ,  δ = Δ/η", vmin=-6.0, vmax=1.0,
     )
+    ax = fig.axes[0]
+    cat_line = level_boundary(grid, thresholds.catastrophic_delta)
+    if len(cat_line):
+        ax.plot(cat_line["ratio"], cat_line["noise_rate"], color=REGIME_COLORS["catastrophic"], lw=1.4,
+                ls="--")
+    legend = ax.get_legend()
+    handles = list(legend.legend_handles) if legend else []
+    labels = [t.get_text() for t in legend.get_texts()] if legend else []
+    labels = [f"predicted benign boundary (δ = {thresholds.benign_delta:g})" if lab == "predicted boundary"
+              else lab for lab in labels]
+    if len(cat_line):
+        handles.append(Line2D([], [], color=REGIME_COLORS["catastrophic"], lw=1.4, ls="--"))
+        labels.append(f"δ = {thresholds.catastrophic_delta:g} (catastrophic left of it)")
+    handles.append(Patch(facecolor="white", edgecolor="0.6"))
+    labels.append("blank: not separable (no interpolator)")
+    ax.legend(handles, labels, loc="upper left", fontsize=6.5, framealpha=0.85)
+    fig.boundaries = {"benign": benign_line, "catastrophic": cat_line}  # for the tidy data
+    return fig
 
 
 def plot_theory(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS, snr: float = np.inf, n_ratios: int = 60):
     """The predicted phase diagram alone; returns ``(fig, grid)``."""
     grid = theory_grid(np.geomspace(*THEORY_RATIOS, n_ratios), thresholds=thresholds, snr=snr)
-    fig = _draw(grid, None, thresholds, f"Max-margin GMM, predicted (r = {snr:g})", AXES["ratio"])
-    return fig, grid
+    snr_text = "r → ∞" if np.isinf(snr) else f"r = {snr:g}"
+    fig = _draw(grid, None, thresholds, f"Max-margin GMM, predicted ({snr_text})", "ψ = p/n")
+    return fig, _with_boundaries(grid.assign(layer="predicted"), fig)
 
 
 def plot_overlay(runs: pd.DataFrame, axis: str = "ratio", thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
@@ -102,8 +148,13 @@ def plot_overlay(runs: pd.DataFrame, axis: str = "ratio", thresholds: RegimeThre
                             "noise_rate": runs["noise_rate"].to_numpy(float),
                             "regime": runs["regime"].to_numpy()})
     which = "measured" if (runs.get("source", pd.Series(["measured"])) == "measured").all() else "simulated"
-    title = f"Predicted phase diagram, {which} runs at {AXES[axis]}"
+    title = f"{which.capitalize()} runs on the predicted phase diagram"
     fig = _draw(grid, markers, thresholds, title, AXES[axis])
     data = pd.concat([grid.assign(layer="predicted"), markers.assign(layer="runs", axis=axis)],
                      ignore_index=True)
-    return fig, data
+    return fig, _with_boundaries(data, fig)
+
+
+def _with_boundaries(data: pd.DataFrame, fig) -> pd.DataFrame:
+    parts = [data] + [b.assign(layer=f"{name} boundary") for name, b in fig.boundaries.items() if len(b)]
+    return pd.concat(parts, ignore_index=True)
