@@ -199,3 +199,18 @@ def test_non_separable_draws_are_flagged_not_nan_silently():
     assert np.isfinite(row.test_error_avg)
     pred = mm.mm_fixed_point(0.1, 1.0, 0.3).iloc[0]
     assert not pred.separable and np.isnan(pred.test_error)
+
+
+@pytest.mark.parametrize("psi,r,eta", [(2.0, 2.0, 0.0), (2.0, 2.0, 0.1), (5.0, 2.0, 0.1), (2.0, 8.0, 0.1)])
+def test_fixed_point_v6_full_size(psi, r, eta):
+    """V6 at the research notes' size (n = 400, 40 draws): κ within ±0.04, ρ within ±0.02."""
+    rng = np.random.default_rng(31)
+    kap, rho = [], []
+    for _ in range(40):
+        d = make_gmm(400, int(psi * 400), r, eta, rng)
+        res = max_margin(d.X, d.y)
+        kap.append(res.margin)
+        rho.append(res.coef @ d.mu / (np.linalg.norm(res.coef) * r))
+    pred = mm.mm_fixed_point(psi, r, eta).iloc[0]
+    assert abs(np.mean(kap) - pred.margin) < 0.04
+    assert abs(np.mean(rho) - pred.cos_signal) < 0.02
