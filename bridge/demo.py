@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benign.bridge.atomic import atomic_write_text
+from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,8 @@ def _only(table, exp):
 
 def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo", dataset: str = "auto",
              download: bool = False, executor: str = "local", workers: int | None = None,
-             device: str | None = None, progress: bool | None = None) -> DemoResult:
+             device: str | None = None, progress: bool | None = None,
+             thresholds: RegimeThresholds = DEFAULT_THRESHOLDS) -> DemoResult:
     """Run the whole pipeline (theory figure, sweep, analysis, report); resumable.
 
     Returns
@@ -184,7 +186,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     out = Path(out_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    fig, data = overlay.plot_theory()
+    fig, data = overlay.plot_theory(thresholds)
     save(fig, data, out / "theory_phase")
     timings["theory"] = time.perf_counter() - t0
 
@@ -206,6 +208,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,
                      title=f"benign demo: {name}, {exp.base.get('model', 'cnn5')}-k, width × noise",
-                     source=exp.source, config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes)
+                     source=exp.source, config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
+                     thresholds=thresholds)
     timings["analysis"] = time.perf_counter() - t0
     return DemoResult(out_dir=out, report=result.report, dataset=name, n_runs=len(runs), timings=timings)

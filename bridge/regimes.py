@@ -89,6 +89,24 @@ class RegimeThresholds:
 DEFAULT_THRESHOLDS = RegimeThresholds()
 
 
+def parse_thresholds(items) -> RegimeThresholds:
+    """``["benign_delta=0.2", ...]`` (the CLI's ``--threshold``) → :class:`RegimeThresholds`."""
+    from dataclasses import fields
+
+    names = {f.name: f.type for f in fields(RegimeThresholds)}
+    values = {}
+    for item in items or ():
+        name, sep, raw = str(item).partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise ValueError(f"--threshold {item!r}: write NAME=VALUE with NAME one of {', '.join(names)}")
+        try:
+            values[name] = int(raw) if name == "n_classes" else float(raw)
+        except ValueError:
+            raise ValueError(f"--threshold {name}: {raw!r} is not a number") from None
+    return RegimeThresholds(**values)
+
+
 def regime_from_metrics(
     interpolates,
     delta=None,

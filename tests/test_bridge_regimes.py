@@ -190,3 +190,14 @@ def test_agreement_counts():
         assert (pred[col] == expected_pred).all()
     conf = align.confusion(pred, "ratio")
     assert conf.to_numpy().sum() == len(runs)
+
+
+def test_cli_thresholds_parse_and_reject():
+    from benign.bridge.regimes import parse_thresholds
+
+    t = parse_thresholds(["benign_delta=0.2", "n_classes=2"])
+    assert t == RegimeThresholds(benign_delta=0.2, n_classes=2)
+    assert parse_thresholds([]) == RegimeThresholds()
+    for bad in (["benign=0.2"], ["benign_delta"], ["benign_delta=abc"], ["benign_delta=-1"]):
+        with pytest.raises(ValueError, match="threshold|RegimeThresholds"):
+            parse_thresholds(bad)

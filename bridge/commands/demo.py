@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--workers", type=int,
                         help="local executor: worker processes (default: one per core)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="regime rule threshold, e.g. benign_delta=0.2 or interp_train_error=0.001 "
+                             "(repeatable; defaults in benign.bridge.regimes.RegimeThresholds)")
     parser.set_defaults(func=main)
 
 
@@ -34,11 +37,15 @@ def main(args) -> int:
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     from benign.bridge.demo import run_demo
+    from benign.bridge.regimes import parse_thresholds
+
+    thresholds = parse_thresholds(args.threshold)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm():
         result = run_demo(args.out, scale=args.scale, dataset=args.dataset, download=args.download,
-                          executor=args.executor, workers=args.workers, device=args.device)
+                          executor=args.executor, workers=args.workers, device=args.device,
+                          thresholds=thresholds)
     times = ", ".join(f"{k} {v:.0f} s" for k, v in result.timings.items())
     print(f"benign demo: {result.n_runs} runs on {result.dataset} ({times})")
     print(f"figures in {result.out_dir}/; open the report: {result.report}")

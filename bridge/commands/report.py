@@ -10,6 +10,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--scale", help="the scale the runs were computed at (e.g. smoke, paper)")
     parser.add_argument("--results", help="results folder (default: the file's results, else results/<name>)")
     parser.add_argument("--out", help="output folder (default: figures/<name>)")
+    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="regime rule threshold, e.g. benign_delta=0.2 or interp_train_error=0.001 "
+                             "(repeatable; defaults in benign.bridge.regimes.RegimeThresholds)")
     parser.set_defaults(func=main)
 
 
@@ -20,8 +23,10 @@ def main(args) -> int:
     from pathlib import Path
 
     from benign.bridge.config import load_experiment
+    from benign.bridge.regimes import parse_thresholds
     from benign.bridge.store import load_epochs, load_results, load_sharpness
 
+    thresholds = parse_thresholds(args.threshold)
     exp = load_experiment(args.experiment, scale=args.scale, results=args.results)
     keys = set(exp.keys)
     tables = []
@@ -38,11 +43,13 @@ def main(args) -> int:
         from benign.bridge.analysis import analyze_theory
 
         result = analyze_theory(runs, out, title=exp.name, source=exp.source,
-                                config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes)
+                                config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
+                                thresholds=thresholds)
     else:
         from benign.bridge.analysis import analyze
 
         result = analyze(runs, out, epochs=epochs, sharpness=sharp, title=exp.name, source=exp.source,
-                         config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes)
+                         config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
+                         thresholds=thresholds)
     print(f"{exp.name}: {len(runs)} runs; report: {result.report}")
     return 0
