@@ -44,6 +44,7 @@ __all__ = [
     "krr_predict",
     "krr",
     "gaussian_design_krr",
+    "expand_levels",
 ]
 
 KERNELS = ("laplace", "gaussian", "polynomial", "arccos0", "arccos1", "relu-ntk")
@@ -174,6 +175,19 @@ def sphere_spectrum(kind: str, dim: int, max_degree: int, *, n_nodes: int | None
         weight = w * np.sin(theta) ** (d - 2) * kernel_profile(kind, t, **kernel_params)
         lam = const * (_gegenbauer_normalised(L, d, t) @ weight)
     return pd.DataFrame({"degree": ell, "eigenvalue": lam, "multiplicity": mult})
+
+
+def expand_levels(spectrum: pd.DataFrame, *, min_eigenvalue: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
+    """Per-mode eigenvalues from a :func:`sphere_spectrum` table (each level repeated N(d, ℓ) times).
+
+    Levels with eigenvalue ≤ ``min_eigenvalue``·max (zero in exact arithmetic, e.g. the odd levels
+    ≥ 3 of the arc-cosine kernels, or quadrature round-off) are dropped. Needed by per-mode
+    formulas such as the random-features eigenframework. Returns ``(eigvals, degree)`` per mode.
+    """
+    lam = spectrum["eigenvalue"].to_numpy(float)
+    keep = lam > min_eigenvalue * lam.max()
+    mult = spectrum["multiplicity"].to_numpy()[keep].astype(np.int64)
+    return np.repeat(lam[keep], mult), np.repeat(spectrum["degree"].to_numpy()[keep], mult)
 
 
 @dataclass(frozen=True)
