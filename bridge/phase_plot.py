@@ -15,7 +15,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-__all__ = ["plot_phase_diagram", "REGIME_ORDER"]
+__all__ = ["plot_phase_diagram", "contour_segments", "REGIME_ORDER"]
 
 REGIME_ORDER = tuple(REGIME_COLORS)  # benign, tempered, catastrophic, not interpolating
 
@@ -45,6 +45,33 @@ def _matrix(grid: pd.DataFrame, value: str, categorical: bool):
     return table.columns.to_numpy(float), table.index.to_numpy(float), table.to_numpy(float)
 
 
+def contour_segments(grid: pd.DataFrame, value: str, level: float) -> pd.DataFrame:
+    """The level set ``value == level`` of a (ratio, noise_rate) grid as tidy line segments.
+
+    Traced in (log ψ, η) with contourpy (matplotlib's contouring engine), so it is the same curve a
+    contour plot would draw, and it may have several branches (e.g. at finite SNR the interpolation
+    cost can dip below the tolerance, rise and fall again in ψ). NaN cells (not separable) are
+    excluded.
+
+    Returns
+    -------
+    DataFrame ``ratio, noise_rate, segment`` (points in drawing order; one ``segment`` id per branch).
+    """
+    import contourpy
+
+    x, y, Z = _matrix(grid, value, categorical=False)
+    if x.size < 2 or y.size < 2:
+        return pd.DataFrame({"ratio": [], "noise_rate": [], "segment": []})
+    gen = contourpy.contour_generator(np.log(x), y, np.ma.masked_invalid(Z),
+                                      line_type=contourpy.LineType.Separate)
+    rows = []
+    for k, seg in enumerate(gen.lines(level)):
+        rows.append(pd.DataFrame({"ratio": np.exp(seg[:, 0]), "noise_rate": seg[:, 1], "segment": k}))
+    if not rows:
+        return pd.DataFrame({"ratio": [], "noise_rate": [], "segment": []})
+    return pd.concat(rows, ignore_index=True)
+
+
 def plot_phase_diagram(grid: pd.DataFrame, value: str, *, boundary: pd.DataFrame | None = None,
                        markers: pd.DataFrame | None = None, threshold: float | None = None,
                        interpolation_threshold: float | pd.DataFrame | None = None,
@@ -58,8 +85,9 @@ def plot_phase_diagram(grid: pd.DataFrame, value: str, *, boundary: pd.DataFrame
     grid : tidy DataFrame with ``ratio``, ``noise_rate`` and ``value`` (several rows per cell,
         e.g. seeds, are averaged; NaN cells, e.g. not separable, stay blank).
     value : column to colour by; ``"regime"`` draws the categorical regime map.
-    boundary : optional predicted boundary, columns ``ratio, noise_rate`` (one ψ per η), drawn as a
-        solid black line (e.g. :func:`benign.theory.mm_asymptotics.phase_boundary`).
+    boundary : optional predicted boundary, columns ``ratio, noise_rate`` (one ψ per η, e.g.
+        :func:`benign.theory.mm_asymptotics.phase_boundary`) and optionally ``segment`` (several
+        branches, e.g. from :func:`contour_segments`), drawn as solid black line(s).
     markers : optional runs, columns ``ratio, noise_rate, regime``; scatter coloured by regime.
     threshold : optional level of ``value`` drawn as a contour line (the boundary *as a contour* of
         the heat map, e.g. interpolation_cost = tolerance); numeric ``value`` only.
@@ -104,9 +132,12 @@ def plot_phase_diagram(grid: pd.DataFrame, value: str, *, boundary: pd.DataFrame
                 ax.contour(x, y, Zm, levels=[threshold], colors="#56B4E9", linewidths=1.2, linestyles="--")
                 handles.append(Line2D([], [], color="#56B4E9", ls="--", label=f"{value} = {threshold:g}"))
     if boundary is not None and len(boundary):
-        b = boundary.sort_values("noise_rate")
-        b = b[np.isfinite(b["ratio"]) & (b["ratio"] > 0)]
-        ax.plot(b["ratio"], b["noise_rate"], color="black", lw=1.6, label="predicted boundary")
+        parts = boundary.groupby("segment", sort=True) if "segment" in boundary else [(0, boundary)]
+        for k, (_, b) in enumerate(parts):
+            b = b if "segment" in boundary else b.sort_values("noise_rate")
+            b = b[np.isfinite(b["ratio"]) & (b["ratio"] > 0)]
+            ax.plot(b["ratio"], b["noise_rate"], color="black", lw=1.6,
+                    label="predicted boundary" if k == 0 else "_nolegend_")
         handles.append(Line2D([], [], color="black", lw=1.6, label="predicted boundary"))
     if interpolation_threshold is not None:
         if isinstance(interpolation_threshold, pd.DataFrame):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from benign.bridge.cli import main
-from benign.bridge.phase_plot import plot_phase_diagram
+from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim as ps
 from matplotlib.collections import PathCollection, QuadMesh
@@ -75,6 +75,19 @@ def test_regime_map_uses_regime_colours_and_rejects_bad_input():
         plot_phase_diagram(grid, "regime", markers=pd.DataFrame({"ratio": [1.0], "noise_rate": [0.1]}))
     with pytest.raises(ValueError, match="unknown regime"):
         plot_phase_diagram(grid.assign(regime="weird"), "regime")
+
+
+def test_contour_segments_lie_on_the_level_set():
+    fine = mm.mm_phase_grid(np.geomspace(0.2, 100, 120), np.linspace(0.0, 0.45, 40), 3.0)
+    seg = contour_segments(fine, "interpolation_cost", 0.01)
+    assert len(seg) > 20 and seg.segment.nunique() >= 1
+    pts = seg.iloc[:: max(1, len(seg) // 8)]
+    cost = [mm.mm_phase_grid([r], [e], 3.0).interpolation_cost.iloc[0]
+            for r, e in zip(pts.ratio, pts.noise_rate, strict=True)]
+    np.testing.assert_allclose(cost, 0.01, atol=2e-3)  # bilinear interpolation error of a 120x40 grid
+    fig = plot_phase_diagram(fine, "interpolation_cost", boundary=seg)
+    drawn = [ln for ln in fig.axes[0].get_lines() if ln.get_color() == "black"]
+    assert len(drawn) == seg.segment.nunique()
 
 
 def test_simulated_grid_matches_closed_form():

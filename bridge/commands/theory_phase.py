@@ -112,7 +112,7 @@ def _one_thread():
 
 def run(args) -> int:
     from benign.bridge.figures import save_figure
-    from benign.bridge.phase_plot import plot_phase_diagram
+    from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
     from benign.theory import mm_asymptotics as mm
     from benign.theory import phase_sim
 
@@ -147,9 +147,11 @@ def run(args) -> int:
     if math.isinf(snr):
         boundary = mm.phase_boundary(pos, args.tolerance, ratio_max=max(1e4, ratios.max()))
     else:
-        boundary = phase_sim.cost_boundary(pos, snr, args.tolerance, ratio_min=min(0.05, ratios.min()),
-                                           ratio_max=max(1000.0, ratios.max()))
-        boundary = boundary[boundary["reached"]]
+        # finite SNR: the level set cost = tolerance of the closed form on a fine grid over the
+        # plotted range (it can have several branches, so a contour rather than one ψ per η)
+        fine = mm.mm_phase_grid(np.geomspace(ratios.min(), ratios.max(), 200),
+                                np.linspace(etas.min(), etas.max(), 60), snr, tolerance=args.tolerance)
+        boundary = contour_segments(fine, "interpolation_cost", args.tolerance)
     star = mm.separability_threshold(snr, etas)
     thresh = pd.DataFrame({"ratio": star, "noise_rate": etas})
     fig = plot_phase_diagram(grid, args.value, boundary=boundary, interpolation_threshold=thresh,
