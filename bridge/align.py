@@ -200,5 +200,7 @@ def agreement(df: pd.DataFrame, axes: Sequence[str] = tuple(AXES)) -> pd.DataFra
 def confusion(df: pd.DataFrame, axis: str = "ratio") -> pd.DataFrame:
     """Counts of measured (rows) × predicted (columns) regimes on one axis."""
     col = _pred_col(axis)
-    return pd.crosstab(df["regime"], df[col].fillna("undefined"), rownames=["measured"],
-                       colnames=["predicted"])
+    table = pd.crosstab(df["regime"], df[col].fillna("undefined"))
+    table.columns = [f"predicted {c}" for c in table.columns]
+    table.index.name = "measured"
+    return table

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from benign.bridge import align, overlay, plots
 from benign.bridge.atomic import atomic_write_text
-from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_measured
+from benign.bridge.regimes import DEFAULT_THRESHOLDS, REGIMES, RegimeThresholds, classify_measured
 from benign.bridge.report import Report, ReportFigure, write_report
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,17 @@ class Analysis:
     agreement: pd.DataFrame
     report: Path
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+
+def summary_line(runs: pd.DataFrame, table: pd.DataFrame) -> str:
+    """One sentence for the top of a report: regime counts and agreement on each axis."""
+    counts = runs["regime"].value_counts()
+    parts = [f"{counts[r]} {r}" for r in REGIMES if r in counts]
+    text = f"{len(runs)} runs: " + ", ".join(parts) + "."
+    rows = table[table["subset"] == "all runs"]
+    for row in rows.itertuples():
+        text += f" Measured = predicted at {row.axis_label}: {row.n_agree}/{row.n_runs}."
+    return text
 
 
 def _fig(saved: dict, name: str, fig_data, stem: Path, title: str, caption: str, figures: list) -> None:
@@ -107,8 +118,8 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
                  "Sharpness on clean vs noisy points vs width",
                  "Mean input-gradient norm ‖∇ₓ CE‖ (Gamba et al. 2023) at the last measured epoch.", figures)
             _fig(saved, "sharpness_epoch", plots.plot_sharpness(noisy, "epoch"), out / "sharpness_epoch",
-                 "Sharpness on clean vs noisy points vs epoch", "Same metric through training, all widths "
-                 "pooled (mean, 95 % CI).", figures)
+                 "Sharpness on clean vs noisy points vs epoch", "Same metric through training, one panel "
+                 "per width, at the largest noise rate.", figures)
     _fig(saved, "agreement", plots.plot_agreement(table), out / "agreement", "Agreement summary",
          "Share of runs whose measured regime equals the regime predicted at their coordinates.", figures)
 
@@ -127,7 +138,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
         tables["Measured × predicted regime counts (normalised p/N)"] = (
             align.confusion(annotated, "ratio_normalized").reset_index())
     report = Report(title=title, source=source, config_text=config_text, figures=figures, tables=tables,
-                    runs=run_table, notes=list(notes))
+                    runs=run_table, notes=[*notes, summary_line(annotated, table)])
     path = write_report(report, out / "report.html")
     log.info("report written to %s", path)
     return Analysis(runs=annotated, agreement=table, report=path, figures=saved)

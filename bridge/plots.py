@@ -165,17 +165,25 @@ def plot_sharpness(sharp: pd.DataFrame, x: str = "width", subsets=("clean", "noi
     order = [SUBSET_LABELS.get(s, s) for s in subsets if s in set(data["subset"])]
     pal = dict(zip([SUBSET_LABELS[s] for s in SUBSET_LABELS], [OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[4],
                                                                 OKABE_ITO[0]], strict=True))
-    etas = sorted(data["noise_rate"].unique())
-    fig, axes = new_figure(1, len(etas), figsize=(3.6 * len(etas) + 0.8, 3.4), sharey=True, squeeze=False)
-    for ax, eta in zip(axes[0], etas, strict=True):
-        sns.lineplot(data=data[data["noise_rate"] == eta], x=x, y="mean", hue="points", hue_order=order,
-                     palette=pal, marker="o" if x != "epoch" else None, errorbar=("ci", 95), ax=ax,
-                     legend=ax is axes[0][-1])
+    if x == "epoch" and "width" in data.columns:
+        # through training, one panel per width at the largest noise rate (where the noisy points are)
+        data = data[data["noise_rate"] == data["noise_rate"].max()]
+        facet, facet_values = "width", sorted(data["width"].unique())
+        titles = [f"width {w:g}, η = {data['noise_rate'].max():g}" for w in facet_values]
+    else:
+        facet, facet_values = "noise_rate", sorted(data["noise_rate"].unique())
+        titles = [f"Sharpness vs {x}, η = {v:g}" for v in facet_values]
+    n = len(facet_values)
+    fig, axes = new_figure(1, n, figsize=(min(3.2 * n + 0.8, 16), 3.4), sharey=True, squeeze=False)
+    for ax, value, title in zip(axes[0], facet_values, titles, strict=True):
+        sns.lineplot(data=data[data[facet] == value], x=x, y="mean", hue="points", hue_order=order,
+                     palette=pal, marker="o", errorbar=("ci", 95), ax=ax, legend=ax is axes[0][-1])
         ax.set(xscale="log", yscale="log", xlabel=X_LABELS.get(x, x), ylabel="mean ‖∇ₓ loss‖₂",
-               title=f"Sharpness vs {x}, η = {eta:g}")
+               title=title)
         _plain_log_ticks(ax, "x")
         _plain_log_ticks(ax, "y")
-    axes[0][-1].legend(fontsize=7, title="training points", title_fontsize=7)
+    axes[0][-1].legend(fontsize=7, title="training points", title_fontsize=7,
+                       loc="lower right" if x == "epoch" else "best")
     return fig, data.drop(columns=["points"]).reset_index(drop=True)
 
 
@@ -199,7 +207,7 @@ def plot_agreement(table: pd.DataFrame):
         ax.bar_label(container, labels=labels, padding=2, fontsize=7)
     ax.set(xlim=(0, 1.15), xlabel="share of runs whose measured regime = predicted regime", ylabel="",
            title="Measured vs predicted regime")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     return fig, table.reset_index(drop=True)
 
 

@@ -74,7 +74,10 @@ def test_epochwise(runs, tmp_path):
 def test_sharpness(runs, tmp_path, x):
     sharp = fake_sharpness(runs[runs["noise_rate"] > 0])
     fig, data = plots.plot_sharpness(sharp, x)
-    assert len(fig.axes) == 2
+    # against width: a panel per noise rate; through training: a panel per width at the largest noise rate
+    assert len(fig.axes) == (2 if x == "width" else sharp["width"].nunique())
+    if x == "epoch":
+        assert set(data["noise_rate"]) == {0.2}
     for ax in fig.axes:
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log" and "∇" in ax.get_ylabel()
         assert len(_lines_with_data(ax)) == 3  # clean, noisy at noisy label, test
