@@ -31,6 +31,15 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
+def _best(fn, *args, repeats: int = 3, **kwargs):
+    """Best wall time of ``repeats`` calls (the shared machine's load only ever adds time)."""
+    out, best = None, np.inf
+    for _ in range(repeats):
+        out, t = _timed(fn, *args, **kwargs)
+        best = min(best, t)
+    return out, best
+
+
 def bench_phase(grid: str, sim_n: int, seeds: int, sim_grid: str) -> None:
     from benign.theory import mm_asymptotics as mm
     from benign.theory import phase_sim as ps
@@ -40,10 +49,27 @@ def bench_phase(grid: str, sim_n: int, seeds: int, sim_grid: str) -> None:
     print(f"== phase diagrams (closed form {nr}x{ne} = {nr * ne} cells) ==")
     res = {}
     for snr in (np.inf, 3.0):
-        g, t = _timed(mm.mm_phase_grid, psi, eta, snr)
+        g, t = _best(mm.mm_phase_grid, psi, eta, snr, repeats=2)
         res[snr] = t
         print(f"closed form r={snr:<4g}: {t:7.3f} s  ({1e6 * t / len(g):7.1f} us/cell, "
               f"{int((~g.separable).sum())} non-separable cells)")
+    # the same closed form point by point (brentq for κ(ρ) inside a bounded scalar maximisation),
+    # on a sample of grid points, extrapolated to the full grid
+    from scipy import optimize
+
+    def naive(psi_, r_, eta_):
+        def kappa_of(rho):
+            t_ = (1 - rho**2) * psi_
+            return optimize.brentq(lambda k: (1 - eta_) * mm.gardner_j(k - r_ * rho)
+                                   + eta_ * mm.gardner_j(k + r_ * rho) - t_, -60, 60, xtol=1e-12)
+        return optimize.minimize_scalar(lambda rho: -kappa_of(rho), bounds=(-0.999, 0.999),
+                                        method="bounded", options={"xatol": 1e-9}).x
+    rng = np.random.default_rng(0)
+    sample = [(float(rng.choice(psi)), float(rng.choice(eta))) for _ in range(40)]
+    _, tn = _timed(lambda: [naive(a, 3.0, e) for a, e in sample])
+    t_full = tn / len(sample) * nr * ne
+    print(f"naive per-point scalar solver (40 points, extrapolated to {nr * ne}): {t_full:7.1f} s "
+          f"-> vectorised speed-up {t_full / res[3.0]:.0f}x")
     b, t = _timed(mm.phase_boundary, eta[eta > 0], 0.01)
     print(f"phase boundary psi_c(eta, 1%) for {len(b)} noise rates: {t:.3f} s")
     sr, se = (int(v) for v in sim_grid.split("x"))
@@ -71,22 +97,22 @@ def bench_solver(n: int, p: int, seed: int) -> None:
 
     print(f"== max-margin solver vs sklearn SVC(kernel='linear', C=1e8), n={n}, p={p} ==")
     d = make_gmm(n, p, 3.0, 0.1, np.random.default_rng(seed))
-    ours, t_ours = _timed(max_margin, d.X, d.y)
-    print(f"ours: {t_ours:7.3f} s  separable={ours.separable} margin={ours.margin:.6f} "
+    ours, t_ours = _best(max_margin, d.X, d.y, repeats=3)
+    print(f"ours: {t_ours:7.3f} s (best of 3)  separable={ours.separable} margin={ours.margin:.6f} "
           f"SVs={int(ours.support.sum())} kkt={ours.kkt_residual:.1e}")
     svc = SVC(kernel="linear", C=1e8, tol=1e-3)
-    _, t_svc = _timed(svc.fit, d.X, d.y)
+    _, t_svc = _best(svc.fit, d.X, d.y, repeats=2)
     w = svc.coef_.ravel()
     m = d.y * (d.X @ w + svc.intercept_[0])
     # SVC fits an intercept; ours goes through the origin. Compare directions and margins.
     cos = float(w @ ours.coef / (np.linalg.norm(w) * np.linalg.norm(ours.coef)))
-    print(f"svc : {t_svc:7.3f} s  margin={m.min() / np.linalg.norm(w):.6f} SVs={len(svc.support_)} "
-          f"intercept={svc.intercept_[0]:.2e} min y*f={m.min():.4f}")
+    print(f"svc : {t_svc:7.3f} s (best of 2)  margin={m.min() / np.linalg.norm(w):.6f} "
+          f"SVs={len(svc.support_)} intercept={svc.intercept_[0]:.2e} min y*f={m.min():.4f}")
     print(f"cos(w_ours, w_svc) = {cos:.8f};  speed ratio SVC/ours = {t_svc / t_ours:.1f}x (target >= 5x)")
     # Same problem on both sides: emulate SVC's (unpenalised) intercept with a constant feature s;
     # as s grows its penalty w_b²/s² vanishes and the solutions must coincide.
     s = 1e3
-    aug, t_aug = _timed(max_margin, np.hstack([d.X, np.full((n, 1), s)]), d.y)
+    aug, t_aug = _best(max_margin, np.hstack([d.X, np.full((n, 1), s)]), d.y, repeats=2)
     wa, ba = aug.coef[:-1], aug.coef[-1] * s
     cos_a = float(wa @ w / (np.linalg.norm(wa) * np.linalg.norm(w)))
     print(f"ours with intercept feature (s={s:g}): {t_aug:.3f} s, intercept={ba:.2e}, "
