@@ -64,6 +64,9 @@ def test_fixed_point_reference_and_bruteforce(psi, r, eta, kappa, rho, err):
     assert row.margin == pytest.approx(kappa, abs=1e-4)
     assert row.cos_signal == pytest.approx(rho, abs=1e-4)
     assert row.test_error == pytest.approx(err, abs=1e-4)
+    assert row.bayes_error == pytest.approx(special.ndtr(-r), rel=1e-14)
+    assert row.excess_error > 0
+    assert row.test_error_noisy == pytest.approx(eta + (1 - 2 * eta) * err, abs=1e-4)
     k_bf, rho_bf = _kappa_bruteforce(psi, r, eta)
     assert row.margin == pytest.approx(k_bf, abs=1e-9)
     assert row.cos_signal == pytest.approx(rho_bf, abs=1e-5)

@@ -236,7 +236,8 @@ def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     Returns
     -------
     DataFrame, one row per broadcast point, columns ``ratio, snr, noise_rate, margin (κ*),
-    cos_signal (ρ*), signal_overlap (rρ*), test_error, separable, estimator, source``.
+    cos_signal (ρ*), signal_overlap (rρ*), test_error, bayes_error, excess_error,
+    test_error_noisy, separable, estimator, source``.
     Where the data are not separable (κ* ≤ 0) the hard margin does not exist: ``separable`` is
     False and ``margin``/``cos_signal``/``test_error`` are NaN by design (never silently).
     """
@@ -247,17 +248,24 @@ def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         rho = np.where(np.isinf(r), 0.0, c / np.where(np.isinf(r), 1.0, r))
     rho = np.where(np.isinf(c) & np.isinf(r), 1.0, rho)  # η = 0, r = ∞: ŵ ∥ μ
-    err = special.ndtr(-c)
+    err = np.where(separable, special.ndtr(-c), np.nan)
     nan = np.nan
     return pd.DataFrame({
         "ratio": psi, "snr": r, "noise_rate": eta,
         "margin": np.where(separable, kappa, nan),
         "cos_signal": np.where(separable, rho, nan),
         "signal_overlap": np.where(separable, c, nan),
-        "test_error": np.where(separable, err, nan),
+        "test_error": err, **_error_columns(err, r, eta),
         "separable": separable,
         "estimator": ESTIMATOR_MM, "source": "predicted",
     })
+
+
+def _error_columns(err, r, eta) -> dict:
+    """Vocabulary columns derived from the clean error (theory.md §1.3): Bayes error Φ(−r), excess
+    error, and the error on noisy labels η + (1 − 2η)·err."""
+    bayes = special.ndtr(-r)
+    return {"bayes_error": bayes, "excess_error": err - bayes, "test_error_noisy": eta + (1 - 2 * eta) * err}
 
 
 def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
@@ -268,8 +276,8 @@ def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with ``ratio, snr, noise_rate, cos_signal, test_error, estimator="averaging",
-    source="predicted"``.
+    DataFrame with ``ratio, snr, noise_rate, cos_signal, test_error, bayes_error, excess_error,
+    test_error_noisy, estimator="averaging", source="predicted"``.
     """
     psi, r, eta = np.broadcast_arrays(_ratio(ratio), _snr(snr), _eta(noise_rate))
     psi, r, eta = psi.ravel(), r.ravel(), eta.ravel()
@@ -277,9 +285,10 @@ def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         rho = np.where(np.isinf(r), 1.0, s * r / np.sqrt((s * r) ** 2 + psi))
         overlap = np.where(np.isinf(r), np.inf, r * rho)
+    err = special.ndtr(-overlap)
     return pd.DataFrame({
         "ratio": psi, "snr": r, "noise_rate": eta, "cos_signal": rho,
-        "test_error": special.ndtr(-overlap), "estimator": ESTIMATOR_AVG, "source": "predicted",
+        "test_error": err, **_error_columns(err, r, eta), "estimator": ESTIMATOR_AVG, "source": "predicted",
     })
 
 
