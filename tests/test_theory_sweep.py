@@ -20,7 +20,7 @@ def _one_blas_thread():
 
 
 NUMERIC = ["train_error", "test_error", "test_error_noisy", "bayes_error", "excess_error", "test_mse",
-           "excess_risk", "sv_fraction", "margin", "cos_signal", "weight_norm", "ridge"]
+           "excess_risk", "sv_fraction", "margin", "cos_signal", "weight_norm", "ridge", "epoch"]
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame):
@@ -33,9 +33,10 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame):
 
 
 @pytest.mark.parametrize(("task", "etas", "ests", "extra"), [
-    ("gmm", [0.0, 0.1, 0.25], ["max_margin", "min_norm", "best_ridge", "ridge", "averaging", "logistic_gd"],
-     {"snr": 2.0, "n_steps": 15}),
-    ("linear", [0.0, 0.2], ["max_margin", "min_norm", "best_ridge"], {"spectrum": "powerlaw", "alpha": 0.5}),
+    ("gmm", [0.0, 0.1, 0.25], ["max_margin", "min_norm", "best_ridge", "ridge", "averaging", "logistic_gd",
+                               "best_gd"], {"snr": 2.0, "n_steps": 40}),
+    ("linear", [0.0, 0.2], ["max_margin", "min_norm", "best_ridge", "best_gd"],
+     {"spectrum": "powerlaw", "alpha": 0.5, "n_steps": 30}),
     ("regression", [0.0], ["min_norm", "ridge", "best_ridge"], {"spectrum": "bilevel", "n_spiked": 3}),
 ])
 def test_vectorised_sweep_equals_run_point(task, etas, ests, extra):

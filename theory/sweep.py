@@ -42,14 +42,14 @@ __all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_
 log = logging.getLogger(__name__)
 
 TASKS = ("gmm", "linear", "regression")
-ESTIMATORS = ("max_margin", "min_norm", "ridge", "best_ridge", "averaging", "logistic_gd")
-CLASSIFIERS_ONLY = ("max_margin", "averaging", "logistic_gd")
+ESTIMATORS = ("max_margin", "min_norm", "ridge", "best_ridge", "averaging", "logistic_gd", "best_gd")
+CLASSIFIERS_ONLY = ("max_margin", "averaging", "logistic_gd", "best_gd")
 CHUNK = 256  # feature columns per random stream; fixes the nesting of feature sets
 
 COLUMNS = ["ratio", "noise_rate", "n_samples", "n_features", "seed", "estimator", "task", "snr",
            "train_error", "test_error", "test_error_noisy", "bayes_error", "excess_error", "test_mse",
            "excess_risk", "sv_fraction", "interpolates", "separable", "margin", "cos_signal", "weight_norm",
-           "ridge", "source"]
+           "ridge", "epoch", "source"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,10 @@ class SweepParams:
     ridge : λ of the ``ridge`` estimator, objective (1/n)‖y − Xw‖² + λ‖w‖².
     ridge_grid : λ values searched by ``best_ridge`` (oracle-tuned on clean test error, plus λ = ∞,
         i.e. the averaging classifier, for classification): the best regularised solution.
-    lr, n_steps : logistic GD step size and number of steps (``logistic_gd``, early stopped).
+    lr, n_steps : logistic GD step size in units of 1/L, L = λ_max(XXᵀ)/(4n) the smoothness of the
+        logistic loss (so lr ≤ 2 guarantees descent), and the number of steps. ``logistic_gd`` stops
+        after n_steps; ``best_gd`` is the oracle-early-stopped iterate (lowest clean test error over
+        16 log-spaced steps ≤ n_steps, recorded in ``epoch``).
     tol : max-margin KKT tolerance.
     """
 
@@ -226,9 +229,15 @@ def run_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, s
     elif estimator == "averaging":
         w = est.averaging(data.X, y)
         rec["ridge"] = math.inf
-    else:  # logistic_gd, early stopped after n_steps
-        traj = est.logistic_gd(data.X, y, lr=cfg.lr, n_steps=cfg.n_steps, record_steps=[cfg.n_steps])
-        w = traj.coef[-1]
+    else:  # logistic GD: stopped after n_steps, or the best of the recorded steps
+        lam_max = float(np.linalg.norm(data.X, 2)) ** 2
+        steps = [cfg.n_steps] if estimator == "logistic_gd" else _gd_steps(cfg.n_steps)
+        traj = est.logistic_gd(data.X, y, lr=cfg.lr * 4 * n / lam_max, n_steps=cfg.n_steps,
+                               record_steps=steps)
+        scored = [(metrics(w, data), int(t)) for w, t in zip(traj.coef, traj.steps, strict=True)]
+        best, step = min(scored, key=lambda t: t[0]["test_error"])
+        rec.update(best, epoch=step)
+        return rec
     rec.update(metrics(w, data))
     return rec
 
@@ -315,6 +324,21 @@ def _true_sig_norm(cfg: SweepParams) -> float:
     return cfg.signal if cfg.task == "regression" and cfg.signal > 0 else 1.0
 
 
+def _gd_steps(n_steps: int) -> np.ndarray:
+    """The 16 log-spaced GD steps (1 … n_steps) scanned by ``best_gd``."""
+    return np.unique(np.r_[np.geomspace(1, n_steps, 16).astype(int), n_steps])
+
+
+def _scores(flat: np.ndarray, B: _Basis, cfg, reg: bool) -> np.ndarray:
+    """Ranking score of coefficient rows (lower is better): GMM test error, −cos_Σ, or excess − const."""
+    wq = flat @ B.q
+    ns2 = np.sum(flat**2, 1) if B.M is None else np.einsum("kr,rs,ks->k", flat, B.M, flat)
+    if reg:
+        return ns2 - 2 * wq
+    ns = np.sqrt(ns2)
+    return gmm_error(wq, ns) if cfg.task == "gmm" else -np.where(ns > 0, wq / ns, -1.0)
+
+
 def _estimate(name, B: _Basis, Y, cfg, n, reg):
     """Coefficients (k, r) in the V basis and extra columns for one estimator over all label rows."""
     b = Y @ B.U  # (k, r)
@@ -332,14 +356,7 @@ def _estimate(name, B: _Basis, Y, cfg, n, reg):
             A = np.concatenate([A, (S * b / n)[:, None, :]], axis=1)
             lams = np.r_[lams, math.inf]
         k, L, r = A.shape
-        flat = A.reshape(k * L, r)
-        wq = flat @ B.q
-        ns2 = np.sum(flat**2, 1) if B.M is None else np.einsum("kr,rs,ks->k", flat, B.M, flat)
-        if reg:
-            score = ns2 - 2 * wq
-        else:
-            ns = np.sqrt(ns2)
-            score = gmm_error(wq, ns) if cfg.task == "gmm" else -np.where(ns > 0, wq / ns, -1.0)
+        score = _scores(A.reshape(k * L, r), B, cfg, reg)
         # First minimum over the grid, as ``min`` does in run_point.
         j = np.argmin(score.reshape(k, L), axis=1)
         return A[np.arange(k), j], {"ridge": lams[j]}
@@ -355,11 +372,19 @@ def _estimate(name, B: _Basis, Y, cfg, n, reg):
             sep.append(ok)
             svf.append(sup.mean() if ok else np.nan)
         return np.asarray(coefs), {"separable": np.asarray(sep), "sv_fraction": np.asarray(svf)}
-    if name == "logistic_gd":
-        C = np.zeros_like(Y)  # w = Xᵀc; batched over label rows
-        for _ in range(cfg.n_steps):
-            C += (cfg.lr / n) * Y * expit(-Y * (C @ B.K))
-        return S * (C @ B.U), {}
+    if name in ("logistic_gd", "best_gd"):
+        step = cfg.lr * 4 * n / float(S.max() ** 2)  # lr in units of 1/L, L = λ_max(XXᵀ)/(4n)
+        record = [cfg.n_steps] if name == "logistic_gd" else _gd_steps(cfg.n_steps)
+        C = np.zeros_like(Y)  # w = Xᵀc, batched over label rows
+        snaps = []
+        for t in range(1, cfg.n_steps + 1):
+            C += (step / n) * Y * expit(-Y * (C @ B.K))
+            if t in record:
+                snaps.append(S * (C @ B.U))
+        A = np.stack(snaps, axis=1)  # (k, T, r)
+        k, T, r = A.shape
+        j = np.argmin(_scores(A.reshape(k * T, r), B, cfg, False).reshape(k, T), axis=1)
+        return A[np.arange(k), j], {"epoch": np.asarray(record)[j]}
     raise AssertionError(name)
 
 

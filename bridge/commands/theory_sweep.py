@@ -52,7 +52,7 @@ def add_parser(actions) -> None:
     p.add_argument("--noise-rates", help="label-flip rates in [0, 0.5): '0,0.1,0.2'")
     p.add_argument("--seeds", help="a count ('5' = seeds 0..4) or a list '0,3,7'")
     p.add_argument("--estimators", help="comma list from: max_margin, min_norm, ridge, best_ridge, "
-                   "averaging, logistic_gd")
+                   "averaging, logistic_gd, best_gd")
     p.add_argument("--task", help="gmm | linear | regression")
     p.add_argument("--snr", type=float, help="signal norm ||mu|| of the Gaussian mixture")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
