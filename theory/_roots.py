@@ -10,9 +10,12 @@ nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 Fn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 FnDeriv = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -81,6 +84,8 @@ def bracketed_root(f: Fn, lo, hi, *, xtol: float = 1e-13, maxiter: int = 200) ->
         hit = fx == 0
         a[hit] = b[hit] = x[hit]
     out[idx] = 0.5 * (a + b)
+    log.warning("bracketed_root: %d point(s) not converged after %d iterations (max width %.2e)",
+                idx.size, maxiter, float(np.max(b - a)))
     return out
 
 
@@ -114,4 +119,5 @@ def newton_root(fg: FnDeriv, lo, hi, *, xtol: float = 1e-13, maxiter: int = 100)
             return out
         a, b, x, idx = a[act], b[act], xn[act], idx[act]
     out[idx] = x
+    log.warning("newton_root: %d point(s) not converged after %d iterations", idx.size, maxiter)
     return out
