@@ -149,7 +149,8 @@ def plot_overlay(runs: pd.DataFrame, axis: str = "ratio", thresholds: RegimeThre
                             "regime": runs["regime"].to_numpy()})
     which = "measured" if (runs.get("source", pd.Series(["measured"])) == "measured").all() else "simulated"
     title = f"{which.capitalize()} runs on the predicted phase diagram"
-    fig = _draw(grid, markers, thresholds, title, AXES[axis])
+    xlabel = "ψ = p/n" if which == "simulated" and axis == "ratio" else AXES[axis]
+    fig = _draw(grid, markers, thresholds, title, xlabel)
     data = pd.concat([grid.assign(layer="predicted"), markers.assign(layer="runs", axis=axis)],
                      ignore_index=True)
     return fig, _with_boundaries(data, fig)
