@@ -111,6 +111,16 @@ def test_find_phase_change_synthetic():
         assert row["reached"] and row["censored"] == "none"
 
 
+def test_list_baseline_takes_the_best():
+    df = sweep(60, [0.5, 2.0, 6.0], [0.1], range(2), ["max_margin", "best_ridge", "min_norm"], snr=2.0)
+    from benign.theory.phase_change import gap_table
+
+    both = gap_table(df, baseline=["best_ridge", "min_norm"]).set_index(["ratio", "seed"])["gap"]
+    one = gap_table(df, baseline="best_ridge").set_index(["ratio", "seed"])["gap"]
+    other = gap_table(df, baseline="min_norm").set_index(["ratio", "seed"])["gap"]
+    np.testing.assert_allclose(both, np.fmax(one, other))  # gap to the better baseline is the larger gap
+
+
 def test_sweep_phase_change_orders_noise_rates():
     """More label noise needs more overparameterization before interpolation is harmless."""
     df = sweep(100, np.geomspace(0.5, 20, 8), [0.05, 0.2], range(3), ["max_margin", "best_ridge"], snr=5.0)
@@ -143,10 +153,13 @@ def test_cli_writes_data_and_figure(tmp_path, capsys):
     cfg.write_text('[sweep]\nn_samples = 30\nratios = { start = 0.5, stop = 4, num = 3 }\n'
                    'noise_rates = [0, 0.1]\nseeds = 2\n[params]\nsnr = 3.0\n[phase]\nn_boot = 50\n')
     out = tmp_path / "figs"
-    assert main(["theory", "sweep", "--config", str(cfg), "--out", str(out), "--name", "t"]) == 0
+    argv = ["theory", "sweep", "--config", str(cfg), "--out", str(out), "--name", "t",
+            "--estimators", "max_margin,best_ridge,best_gd", "--baseline", "best_ridge,best_gd"]
+    assert main(argv) == 0
     for suffix in ("t.pdf", "t.png", "t.csv", "t_data.csv", "t_phase.csv"):
         assert (out / suffix).stat().st_size > 0
     data = pd.read_csv(out / "t_data.csv")
+    assert pd.read_csv(out / "t_phase.csv")["baseline"].iloc[0] == "best_ridge+best_gd"
     assert set(data["noise_rate"]) == {0.0, 0.1} and set(data["seed"]) == {0, 1}
 
 

@@ -24,18 +24,27 @@ PHASE_COLUMNS = ["noise_rate", "ratio_c", "ci_low", "ci_high", "reached", "censo
                  "n_boot", "interpolator", "baseline", "metric"]
 
 
-def gap_table(df: pd.DataFrame, interpolator: str = "max_margin", baseline: str = "best_ridge",
+def gap_table(df: pd.DataFrame, interpolator: str = "max_margin", baseline="best_ridge",
               metric: str = "test_error") -> pd.DataFrame:
-    """Seed-paired gaps: noise_rate, ratio, seed, gap (NaN where the interpolator does not interpolate)."""
+    """Seed-paired gaps: noise_rate, ratio, seed, gap (NaN where the interpolator does not interpolate).
+
+    ``baseline`` is one estimator name or a list of names; with a list the baseline of each
+    (noise_rate, ratio, seed) is the best (lowest ``metric``) of them, e.g.
+    ``["best_ridge", "best_gd"]`` = best regularised or early-stopped fit.
+    """
     need = {"estimator", "noise_rate", "ratio", "seed", metric, "interpolates"}
     missing = sorted(need - set(df.columns))
     if missing:
         raise ValueError(f"sweep data lacks column {missing[0]!r} (need {', '.join(sorted(need))})")
     check_in("interpolator", interpolator, sorted(df["estimator"].unique()))
-    check_in("baseline", baseline, sorted(df["estimator"].unique()))
+    names = [baseline] if isinstance(baseline, str) else list(baseline)
+    if not names:
+        raise ValueError("baseline must name at least one estimator")
+    for name in names:
+        check_in("baseline", name, sorted(df["estimator"].unique()))
     keys = ["noise_rate", "ratio", "seed"]
     a = df.loc[df["estimator"] == interpolator, keys + [metric, "interpolates"]]
-    b = df.loc[df["estimator"] == baseline, keys + [metric]]
+    b = df.loc[df["estimator"].isin(names), keys + [metric]].groupby(keys, as_index=False)[metric].min()
     joined = a.merge(b, on=keys, how="inner", suffixes=("", "_base")).set_index(keys)
     ok = joined["interpolates"].astype(bool)
     gap = (joined[metric] - joined[f"{metric}_base"]).where(ok)
@@ -73,7 +82,7 @@ def crossing_ratio(ratios: np.ndarray, curves: np.ndarray, tolerance: float) -> 
 
 def find_phase_change(df: pd.DataFrame, tolerance: float = 0.01, n_boot: int = 1000,
                       rng: np.random.Generator | None = None, *, interpolator: str = "max_margin",
-                      baseline: str = "best_ridge", metric: str = "test_error",
+                      baseline="best_ridge", metric: str = "test_error",
                       level: float = 0.95) -> pd.DataFrame:
     """Phase-change ratio ψ_c per noise rate with a bootstrap-over-seeds confidence interval.
 
@@ -83,7 +92,8 @@ def find_phase_change(df: pd.DataFrame, tolerance: float = 0.01, n_boot: int = 1
     tolerance : allowed cost of interpolation (in ``metric`` units, e.g. 0.01 = one point of error).
     n_boot : bootstrap resamples of the seeds.
     rng : numpy Generator for the bootstrap (required).
-    interpolator, baseline : estimator names compared (paired on noise_rate, ratio, seed).
+    interpolator, baseline : estimator names compared (paired on noise_rate, ratio, seed); ``baseline``
+        may be a list, then the best of them is used (see :func:`gap_table`).
     metric : column compared (``test_error``, or ``test_mse`` for regression sweeps).
     level : two-sided confidence level of the percentile interval.
 
@@ -121,7 +131,8 @@ def find_phase_change(df: pd.DataFrame, tolerance: float = 0.01, n_boot: int = 1
         rows.append({"noise_rate": float(eta), "ratio_c": float(point), "ci_low": float(lo),
                      "ci_high": float(hi), "censored": censored,
                      "reached": bool(np.isfinite(point)), "tolerance": tol, "n_seeds": int(G.shape[0]),
-                     "n_boot": B, "interpolator": interpolator, "baseline": baseline, "metric": metric})
+                     "n_boot": B, "interpolator": interpolator, "metric": metric,
+                     "baseline": baseline if isinstance(baseline, str) else "+".join(baseline)})
     return pd.DataFrame(rows, columns=PHASE_COLUMNS)
 
 

@@ -58,6 +58,8 @@ def add_parser(actions) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other SweepParams field, e.g. --set spectrum=powerlaw --set alpha=1.5")
     p.add_argument("--tolerance", type=float, help="allowed cost of interpolation (test-error units)")
+    p.add_argument("--baseline", help="estimator(s) interpolation is compared with; a comma list takes the "
+                   "best of them, e.g. best_ridge,best_gd (default best_ridge)")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples over seeds")
     p.add_argument("--out", help="output folder (default figures/theory)")
     p.add_argument("--name", help="file stem (default 'sweep')")
@@ -146,7 +148,7 @@ def resolve(args) -> dict:
         params.update(loaded.pop("params"))
         cfg.update(loaded)
     for key in ("n_samples", "ratios", "noise_rates", "seeds", "estimators", "tolerance", "n_boot", "out",
-                "name"):
+                "name", "baseline"):
         v = getattr(args, key, None)
         if v is not None:
             cfg[key] = v
@@ -166,18 +168,23 @@ def resolve(args) -> dict:
     if isinstance(est, str):
         est = [e.strip() for e in est.split(",") if e.strip()]
     cfg["estimators"] = list(est)
+    base = cfg["baseline"]
+    if isinstance(base, str):
+        base = [b.strip() for b in base.split(",") if b.strip()]
+    cfg["baseline"] = list(base)
     cfg["params"] = params
     return cfg
 
 
-def plot(summary, phase, interpolator: str, baseline: str, metric: str = "test_error"):
+def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = "test_error"):
     """Two panels: test error vs ratio per noise rate; predicted ψ_c(η) with bootstrap CIs."""
     from benign.bridge.figures import OKABE_ITO, new_figure
 
     fig, (ax, bx) = new_figure(1, 2, figsize=(7.0, 2.8))
     for i, (eta, g) in enumerate(summary.groupby("noise_rate")):
         color = OKABE_ITO[i % len(OKABE_ITO)]
-        for est, ls in ((interpolator, "-"), (baseline, "--")):
+        styles = [(interpolator, "-")] + list(zip(baselines, ("--", ":", "-."), strict=False))
+        for est, ls in styles:
             h = g[g["estimator"] == est].sort_values("ratio")
             if len(h):
                 ax.errorbar(h["ratio"], h[metric], yerr=h[f"{metric}_se"], color=color, ls=ls, lw=1.2,
@@ -185,7 +192,7 @@ def plot(summary, phase, interpolator: str, baseline: str, metric: str = "test_e
     ax.set_xscale("log")
     ax.set_xlabel("ratio p/n")
     ax.set_ylabel("test error (clean labels)" if metric == "test_error" else metric)
-    ax.set_title(f"solid: {interpolator}, dashed: {baseline}", fontsize=8)
+    ax.set_title(f"solid: {interpolator}; dashed/dotted: {', '.join(baselines)}", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     fin = phase[np.isfinite(phase["ratio_c"])]
     if len(fin):
@@ -221,7 +228,7 @@ def run(args) -> int:
     interp = cfg["interpolator"] if metric == "test_error" else "min_norm"
     phase = None
     ests = set(cfg["estimators"])
-    if {interp, cfg["baseline"]} <= ests:
+    if {interp, *cfg["baseline"]} <= ests:
         phase = find_phase_change(df, cfg["tolerance"], int(cfg["n_boot"]), np.random.default_rng(0),
                                   interpolator=interp, baseline=cfg["baseline"], metric=metric)
         atomic_write_text(stem.parent / f"{stem.name}_phase.csv", phase.to_csv(index=False))
