@@ -194,6 +194,8 @@ def _ldp(A: np.ndarray, y: np.ndarray):
     """Least-distance programme min ‖z‖ s.t. y_i⟨a_i, z⟩ ≥ 1 via NNLS (Lawson & Hanson 1974, ch. 23).
 
     Returns ``(alpha, separable)``; alpha is the SVM dual, or the Gordan certificate if not separable.
+    With 1 − Σu = 1/(1 + Σα) = 1/(1 + ‖w‖²), data whose max-margin norm exceeds ~3·10⁴ (margin
+    below ~3·10⁻⁵ in the units of X) are indistinguishable from non-separable and reported as such.
     """
     n, r = A.shape
     E = np.vstack([(y[:, None] * A).T, np.ones((1, n))])
