@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="benign",
-        description="When does fitting noisy labels stop being harmless? Theory, experiments, and the bridge.",
+        description="When does fitting noisy labels stop being harmless? Theory, experiments, the bridge.",
     )
     parser.add_argument("--version", action="version", version=f"benign {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_unavailable(sub, name: str, exc: ModuleNotFoundError) -> None:
-    hint = "pip install -e '.[empirical]'" if exc.name in {"torch", "torchvision"} else f"pip install {exc.name}"
+    torch_like = exc.name in {"torch", "torchvision"}
+    hint = "pip install -e '.[empirical]'" if torch_like else f"pip install {exc.name}"
     p = sub.add_parser(name, help=f"(unavailable: {exc.name} is not installed)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font-subsetting chatter at INFO
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benign: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("benign: interrupted; completed runs are saved, re-run the same command to resume", file=sys.stderr)
+        print("benign: interrupted; completed runs are saved, re-run the command to resume", file=sys.stderr)
         return 130
 
 

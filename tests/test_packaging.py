@@ -17,7 +17,8 @@ PACKAGES = {"theory": "benign/theory", "empirical": "benign/empirical", "bridge"
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
         check=True,
     )
     (whl,) = out.glob("benign-*.whl")

@@ -11,13 +11,6 @@ from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim as ps
 from matplotlib.collections import PathCollection, QuadMesh
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(1):
-        yield
 
 
 def _grid():

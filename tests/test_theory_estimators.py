@@ -12,15 +12,6 @@ from benign.theory.estimators import (
     ridge,
 )
 
-threadpoolctl = pytest.importorskip("threadpoolctl")
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # The test machine is shared; oversubscribed BLAS threads make small eigh/cholesky 20x slower.
-    with threadpoolctl.threadpool_limits(1):
-        yield
-
 
 def _svc_no_intercept(X, y):
     """Hard-margin SVM through the origin with libsvm: mirror the data so the optimal intercept is 0."""

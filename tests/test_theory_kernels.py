@@ -9,14 +9,6 @@ import pytest
 from benign.theory import eigenframework as ef
 from benign.theory import kernels as kr
 from benign.theory.linear_risk import general_ridgeless_risk
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Multithreaded OpenBLAS on a shared 2-core box is ~60x slower for small matrices; pin to 1."""
-    with threadpool_limits(1):
-        yield
 
 
 def _v4_setting():

@@ -14,14 +14,6 @@ from benign.theory.linear_risk import (
     optimal_ridge,
 )
 
-threadpoolctl = pytest.importorskip("threadpoolctl")
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpoolctl.threadpool_limits(1):
-        yield
-
 
 def _mc_excess(n, p, n_draws, seed, fit, spectrum_name="isotropic", noise_var=1.0, beta=None, **spec):
     """Mean and standard error of the exact excess risk ‖β̂ − β‖²_Σ over independent draws."""

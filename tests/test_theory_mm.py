@@ -12,14 +12,6 @@ from benign.theory.data import make_gmm
 from benign.theory.estimators import averaging, max_margin
 from benign.theory.metrics import gmm_error
 from scipy import optimize, special
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Multithreaded OpenBLAS on a shared 2-core box is ~60x slower for small matrices; pin to 1."""
-    with threadpool_limits(1):
-        yield
 
 
 def test_gardner_j_matches_sympy_and_mpmath_tail():

@@ -7,14 +7,6 @@ import numpy as np
 import pytest
 from benign.theory import eigenframework as ef
 from benign.theory import random_features as rf
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Multithreaded OpenBLAS on a shared 2-core box is ~60x slower for small matrices; pin to 1."""
-    with threadpool_limits(1):
-        yield
 
 
 def _v7():

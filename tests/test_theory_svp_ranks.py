@@ -14,14 +14,6 @@ from benign.theory.svp import (
     svp_tau,
 )
 
-threadpoolctl = pytest.importorskip("threadpoolctl")
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpoolctl.threadpool_limits(1):
-        yield
-
 
 def test_effective_ranks_hand_computed():
     r, R = effective_ranks([4.0, 2.0, 1.0, 1.0])

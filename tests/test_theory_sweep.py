@@ -10,15 +10,6 @@ from benign.theory.phase_change import crossing_ratio, find_phase_change
 from benign.theory.sweep import COLUMNS, SweepParams, run_point, seeded_data, sweep
 from scipy.special import ndtr
 
-threadpoolctl = pytest.importorskip("threadpoolctl")
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpoolctl.threadpool_limits(1):
-        yield
-
-
 NUMERIC = ["train_error", "test_error", "test_error_noisy", "bayes_error", "excess_error", "test_mse",
            "excess_risk", "sv_fraction", "margin", "cos_signal", "weight_norm", "ridge", "epoch"]
 

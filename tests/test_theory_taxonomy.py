@@ -9,13 +9,6 @@ import pytest
 from benign.theory import eigenframework as ef
 from benign.theory import kernels as kr
 from benign.theory import taxonomy as tx
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(1):
-        yield
 
 
 def test_power_laws_are_tempered_with_e0_to_alpha():

@@ -116,7 +116,6 @@ def run(args) -> int:
     from benign.theory import mm_asymptotics as mm
     from benign.theory import phase_sim
 
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter at INFO
     snr = _snr(args.snr)
     if not 0 < args.tolerance < 0.5:
         raise ValueError(f"--tolerance must be in (0, 0.5), got {args.tolerance}")

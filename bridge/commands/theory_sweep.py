@@ -215,7 +215,6 @@ def run(args) -> int:
     from benign.theory.sweep import sweep
 
     cfg = resolve(args)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     t0 = time.perf_counter()
     df = sweep(cfg["n_samples"], cfg["ratios"], cfg["noise_rates"], cfg["seeds"], cfg["estimators"],
                progress=True, **cfg["params"])
