@@ -47,11 +47,11 @@ def _eta_labels(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _plain_log_ticks(ax, which: str = "x") -> None:
-    """Log axis with ticks at 1, 2, 5 × 10^k written as plain numbers (2, 50, 0.02), not 2×10⁰."""
+    """Log axis with ticks at 1, 2, 3, 5 × 10^k written as plain numbers (2, 50, 0.02), not 2×10⁰."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     axis.set_minor_formatter(NullFormatter())
 
