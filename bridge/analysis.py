@@ -65,7 +65,8 @@ def _fig(saved: dict, name: str, fig_data, stem: Path, title: str, caption: str,
 def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFrame | None = None,
             sharpness: pd.DataFrame | None = None, title: str = "benign report", source: str = "",
             config_text: str = "", notes: Sequence[str] = (),
-            thresholds: RegimeThresholds = DEFAULT_THRESHOLDS) -> Analysis:
+            thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
+            extra_figures: Sequence[ReportFigure] = ()) -> Analysis:
     """Classify, align, predict, plot and report one experiment's runs.
 
     Parameters
@@ -75,6 +76,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     epochs, sharpness : per-epoch and sharpness tables (``load_epochs``/``load_sharpness``), optional.
     title, source, config_text, notes : shown on the report page.
     thresholds : regime rule thresholds.
+    extra_figures : figures made elsewhere, shown first (e.g. the demo's stand-alone theory diagram).
 
     Returns
     -------
@@ -89,7 +91,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
                                  align.mm_predictor(thresholds))
     table = align.agreement(annotated)
     saved: dict[str, dict[str, Path]] = {}
-    figures: list[ReportFigure] = []
+    figures: list[ReportFigure] = list(extra_figures)
 
     _fig(saved, "phase_overlay_raw", overlay.plot_overlay(annotated, "ratio", thresholds),
          out / "phase_overlay_raw", "Theory phase diagram with measured runs (raw p/N)",

@@ -86,6 +86,13 @@ seed = [0, 1, 2]
 """
 
 
+THEORY_CAPTION = (
+    "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR (theory.md §1.3): "
+    "colour = predicted δ = floor/η; black = benign boundary δ = 0.1; dashed = δ = 1; blank = not separable. "
+    "The phase change of Wen et al.: fitting the noise is benign only with enough overparameterisation ψ."
+)
+
+
 @dataclass
 class DemoResult:
     """Where the demo wrote things and how long each step took (seconds)."""
@@ -180,6 +187,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     from benign.bridge.analysis import analyze
     from benign.bridge.executors import make_executor
     from benign.bridge.plots import save
+    from benign.bridge.report import ReportFigure
     from benign.bridge.store import load_epochs, load_results, load_sharpness
     from benign.bridge.sweep import run_experiment
 
@@ -187,7 +195,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     fig, data = overlay.plot_theory(thresholds)
-    save(fig, data, out / "theory_phase")
+    theory_png = save(fig, data, out / "theory_phase")["png"]
     timings["theory"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -209,6 +217,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,
                      title=f"benign demo: {name}, {exp.base.get('model', 'cnn5')}-k, width × noise",
                      source=exp.source, config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
-                     thresholds=thresholds)
+                     thresholds=thresholds, extra_figures=[ReportFigure(theory_png, THEORY_CAPTION,
+                                                                        "Theory phase diagram")])
     timings["analysis"] = time.perf_counter() - t0
     return DemoResult(out_dir=out, report=result.report, dataset=name, n_runs=len(runs), timings=timings)

@@ -125,15 +125,33 @@ def test_missing_columns_are_one_line_errors(runs):
         plots.plot_epochwise(fake_epochs(runs).iloc[:0])
 
 
-def test_overlay_draws_prediction_and_markers(runs, tmp_path):
+@pytest.mark.parametrize("axis", ["ratio", "ratio_normalized"])
+def test_overlay_draws_prediction_and_markers(runs, tmp_path, axis):
     pytest.importorskip("benign.bridge.phase_plot")
     from benign.bridge import overlay
     from matplotlib.collections import QuadMesh
 
-    fig, data = overlay.plot_overlay(runs, "ratio", n_ratios=16)
+    fig, data = overlay.plot_overlay(runs, axis, n_ratios=16)
     ax = fig.axes[0]
-    assert ax.get_xscale() == "log" and "p/N" in ax.get_xlabel()
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == align.AXES[axis]
     assert any(isinstance(c, QuadMesh) for c in ax.collections)  # the predicted map
-    n_markers = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
-    assert n_markers >= len(runs)
+    # one marker per run, at the run's coordinate on the chosen axis
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    assert sorted(offsets[:, 0]) == pytest.approx(sorted(runs[axis]))
+    # the predicted benign boundary (black line) is drawn and lies where delta crosses 0.1
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("benign boundary" in t for t in legend) and any("not separable" in t for t in legend)
+    b = data[data["layer"] == "benign boundary"]
+    assert len(b) > 3 and b["ratio"].is_monotonic_increasing
     assert_real_image(plots.save(fig, data, tmp_path / "ov"), data)
+
+
+def test_benign_boundary_matches_closed_form_delta():
+    from benign.bridge import overlay
+
+    grid = overlay.theory_grid(np.geomspace(0.5, 100, 80), [0.1, 0.2])
+    b = overlay.level_boundary(grid, 0.1).set_index("noise_rate")["ratio"]
+    # at the boundary the closed-form floor is 0.1 * eta (theory.md §1.3 table: psi_c(1 %) = 3.197 at eta = 0.1)
+    assert b[0.1] == pytest.approx(3.197, rel=0.02)
+    p = align.mm_prediction(b.to_numpy(), b.index.to_numpy())
+    assert (p["noise_excess"] / p["noise_rate"]).to_numpy() == pytest.approx([0.1, 0.1], rel=0.05)
