@@ -151,7 +151,7 @@ def test_benign_boundary_matches_closed_form_delta():
 
     grid = overlay.theory_grid(np.geomspace(0.5, 100, 80), [0.1, 0.2])
     b = overlay.level_boundary(grid, 0.1).set_index("noise_rate")["ratio"]
-    # at the boundary the closed-form floor is 0.1 * eta (theory.md §1.3 table: psi_c(1 %) = 3.197 at eta = 0.1)
+    # at the boundary the closed-form floor is 0.1 * eta (theory.md §1.3: psi_c(1 %) = 3.197 at eta = 0.1)
     assert b[0.1] == pytest.approx(3.197, rel=0.02)
     p = align.mm_prediction(b.to_numpy(), b.index.to_numpy())
     assert (p["noise_excess"] / p["noise_rate"]).to_numpy() == pytest.approx([0.1, 0.1], rel=0.05)
