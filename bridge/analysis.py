@@ -45,6 +45,46 @@ class Analysis:
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)
 
 
+def _families(runs: pd.DataFrame) -> list[tuple[tuple, pd.DataFrame]]:
+    by = [c for c in align.DEFAULT_FAMILY_KEYS if c in runs.columns]
+    if not by:
+        return [((), runs)]
+    return [(key if isinstance(key, tuple) else (key,), g) for key, g in runs.groupby(by, sort=True)]
+
+
+def _rows_of(table: pd.DataFrame | None, runs: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows of a per-epoch/sharpness table that belong to ``runs`` (by run key, else by family columns)."""
+    if table is None or table.empty:
+        return table
+    if "key" in table.columns and "key" in runs.columns:
+        return table[table["key"].isin(set(runs["key"]))]
+    for col in align.DEFAULT_FAMILY_KEYS:
+        if col in table.columns and col in runs.columns:
+            table = table[table[col].isin(set(runs[col]))]
+    return table
+
+
+def _curves(saved, figures, out: Path, runs, epochs, sharpness, thresholds, suffix: str, label: str) -> None:
+    _fig(saved, f"modelwise{suffix}", plots.plot_modelwise(runs, "ratio", thresholds.interp_train_error),
+         out / f"modelwise{suffix}", f"Model-wise double descent{label}",
+         "Final (solid) and best early-stopped (dashed) clean test error, and final train error, vs raw "
+         "p/N; mean over seeds with 95 % CI.", figures)
+    if epochs is not None and not epochs.empty:
+        _fig(saved, f"epochwise{suffix}", plots.plot_epochwise(epochs), out / f"epochwise{suffix}",
+             f"Epoch-wise double descent{label}",
+             "Clean test error (solid) and train error (dotted) per epoch, one panel per noise rate.",
+             figures)
+    if sharpness is not None and not sharpness.empty:
+        noisy = sharpness[sharpness["noise_rate"] > 0]
+        if not noisy.empty:
+            _fig(saved, f"sharpness_width{suffix}", plots.plot_sharpness(noisy, "width"),
+                 out / f"sharpness_width{suffix}", f"Sharpness on clean vs noisy points vs width{label}",
+                 "Mean input-gradient norm ‖∇ₓ CE‖ (Gamba et al. 2023) at the last measured epoch.", figures)
+            _fig(saved, f"sharpness_epoch{suffix}", plots.plot_sharpness(noisy, "epoch"),
+                 out / f"sharpness_epoch{suffix}", f"Sharpness on clean vs noisy points vs epoch{label}",
+                 "Same metric through training, one panel per width, at the largest noise rate.", figures)
+
+
 def summary_line(runs: pd.DataFrame, table: pd.DataFrame) -> str:
     """One sentence for the top of a report: regime counts and agreement on each axis."""
     counts = runs["regime"].value_counts()
@@ -104,24 +144,13 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
              "Theory phase diagram with measured runs (normalised p/N)",
              "Same diagram; runs placed at p/N divided by their family's measured interpolation threshold "
              "(train error ≤ 1 %), so 1 means 'just interpolates', like the theory's threshold.", figures)
-    _fig(saved, "modelwise", plots.plot_modelwise(annotated, "ratio", thresholds.interp_train_error),
-         out / "modelwise", "Model-wise double descent",
-         "Final (solid) and best early-stopped (dashed) clean test error, and final train error, vs raw "
-         "p/N; mean over seeds with 95 % CI.", figures)
-    if epochs is not None and not epochs.empty:
-        _fig(saved, "epochwise", plots.plot_epochwise(epochs), out / "epochwise",
-             "Epoch-wise double descent",
-             "Clean test error (solid) and train error (dotted) per epoch, one panel per noise rate.",
-             figures)
-    if sharpness is not None and not sharpness.empty:
-        noisy = sharpness[sharpness["noise_rate"] > 0]
-        if not noisy.empty:
-            _fig(saved, "sharpness_width", plots.plot_sharpness(noisy, "width"), out / "sharpness_width",
-                 "Sharpness on clean vs noisy points vs width",
-                 "Mean input-gradient norm ‖∇ₓ CE‖ (Gamba et al. 2023) at the last measured epoch.", figures)
-            _fig(saved, "sharpness_epoch", plots.plot_sharpness(noisy, "epoch"), out / "sharpness_epoch",
-                 "Sharpness on clean vs noisy points vs epoch", "Same metric through training, one panel "
-                 "per width, at the largest noise rate.", figures)
+    families = _families(annotated)
+    for family, fam_runs in families:
+        # one set of curves per dataset x model (the Wen et al. control compares two datasets)
+        suffix = "" if len(families) == 1 else "_" + "_".join(str(v) for v in family)
+        label = "" if len(families) == 1 else " (" + ", ".join(str(v) for v in family) + ")"
+        _curves(saved, figures, out, fam_runs, _rows_of(epochs, fam_runs), _rows_of(sharpness, fam_runs),
+                thresholds, suffix, label)
     _fig(saved, "agreement", plots.plot_agreement(table), out / "agreement", "Agreement summary",
          "Share of runs whose measured regime equals the regime predicted at their coordinates.", figures)
 

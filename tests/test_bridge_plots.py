@@ -155,3 +155,20 @@ def test_benign_boundary_matches_closed_form_delta():
     assert b[0.1] == pytest.approx(3.197, rel=0.02)
     p = align.mm_prediction(b.to_numpy(), b.index.to_numpy())
     assert (p["noise_excess"] / p["noise_rate"]).to_numpy() == pytest.approx([0.1, 0.1], rel=0.05)
+
+
+def test_analysis_draws_curves_per_dataset(tmp_path):
+    """The Wen et al. control mixes two datasets: their curves must not be averaged together."""
+    from benign.bridge.analysis import analyze
+
+    a = fake_runs(widths=(1, 4, 16), etas=(0.0, 0.2), seeds=(0,))
+    b = a.assign(dataset="other", test_error=a["test_error"] + 0.3, run_id=a["run_id"] + "b")
+    runs = pd.concat([a, b], ignore_index=True).assign(key=lambda d: d["run_id"])
+    result = analyze(runs, tmp_path, title="two datasets")
+    assert {"modelwise_synthetic_cnn5", "modelwise_other_cnn5"} <= set(result.figures)
+    assert "modelwise" not in result.figures
+    for name, frame in (("synthetic", a), ("other", b)):
+        drawn = pd.read_csv(tmp_path / f"modelwise_{name}_cnn5.csv")
+        assert drawn["test_error"].to_numpy() == pytest.approx(frame["test_error"].to_numpy())
+    html = result.report.read_text()
+    assert "Model-wise double descent (other, cnn5)" in html
