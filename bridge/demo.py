@@ -166,6 +166,15 @@ def demo_experiment(out_dir: str | os.PathLike, scale: str = "demo", dataset: st
                            results=out / "results")
 
 
+def _paper_dataset() -> tuple[str, list[str]]:
+    from benign.empirical.data import available_datasets
+
+    if "cifar10" not in available_datasets():
+        raise FileNotFoundError("--scale paper trains on CIFAR-10, which is not present; put it under the "
+                                "default root (see `benign train --help`) or use --scale demo")
+    return "cifar10", []
+
+
 def _only(table, exp):
     """Rows of ``exp``'s runs (a results folder may also hold runs of other scales)."""
     if table is None or "key" not in table.columns:
@@ -193,13 +202,14 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
 
     out = Path(out_dir)
     timings: dict[str, float] = {}
+    # the dataset first: a missing one is a one-line error before any work is done
+    name, notes = (_paper_dataset() if scale == "paper" else choose_dataset(dataset, download=download))
     t0 = time.perf_counter()
     fig, data = overlay.plot_theory(thresholds)
     theory_png = save(fig, data, out / "theory_phase")["png"]
     timings["theory"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    name, notes = (("cifar10", []) if scale == "paper" else choose_dataset(dataset, download=download))
     exp = demo_experiment(out, scale, name, device)
     opts = {"workers": workers} if executor == "local" and workers else {}
     summary = run_experiment(exp, make_executor(executor, **opts), progress=progress)
