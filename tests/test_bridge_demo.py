@@ -58,3 +58,19 @@ def test_demo_rejects_unknown_dataset(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--dataset", "mnist"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("present, expected", [(["cifar10", "fashion-mnist", "synthetic"], "cifar10"),
+                                               (["fashion-mnist", "synthetic"], "fashion-mnist"),
+                                               (["synthetic"], "synthetic")])
+def test_dataset_fallback_order(monkeypatch, present, expected):
+    import benign.empirical.data as data
+    from benign.bridge.demo import choose_dataset
+
+    monkeypatch.setattr(data, "available_datasets", lambda: list(present))
+    name, notes = choose_dataset("auto")
+    assert name == expected
+    assert any("SYNTHETIC STAND-IN" in n for n in notes) == (expected == "synthetic")
+    if "cifar10" not in present:
+        with pytest.raises(FileNotFoundError, match="cifar10"):
+            choose_dataset("cifar10")
