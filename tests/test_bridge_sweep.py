@@ -242,8 +242,12 @@ def test_kill_9_mid_training_resumes_the_checkpoint(tmp_path):
     path.write_text(REAL_TRAINING)
     results = tmp_path / "killed"
     args = ["run", str(path), "--executor", "debug", "--results", str(results)]
-    # Slow each optimiser step down a little so the kill lands mid-training, not after it.
-    setup = ("import time, benign.empirical.trainer as T\n_f = T.train_epoch\n"
+    import torch
+
+    # Slow each optimiser step down a little so the kill lands mid-training, not after it; the
+    # child uses this process's thread count so float reductions run in the same order.
+    setup = (f"import torch\ntorch.set_num_threads({torch.get_num_threads()})\n"
+             "import time, benign.empirical.trainer as T\n_f = T.train_epoch\n"
              "def slow(*a, on_step=None, **k):\n"
              "    def hook(s):\n        time.sleep(0.1)\n        on_step and on_step(s)\n"
              "    return _f(*a, on_step=hook, **k)\nT.train_epoch = slow\n")
@@ -252,8 +256,6 @@ def test_kill_9_mid_training_resumes_the_checkpoint(tmp_path):
         return any((results / "runs").glob("*/checkpoint.pt"))
 
     assert _kill_mid_run(args, results, mid_training, timeout=90, setup=setup) == set()
-    import torch
-
     (ckpt,) = (results / "runs").glob("*/checkpoint.pt")
     state = torch.load(ckpt, weights_only=True)
     assert not state["finished"] and state["epoch"] < 3  # killed mid-training, not after it
