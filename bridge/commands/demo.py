@@ -33,9 +33,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    import logging
 
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     from benign.bridge.demo import run_demo
     from benign.bridge.regimes import parse_thresholds
 

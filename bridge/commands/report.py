@@ -17,9 +17,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    import logging
 
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     from pathlib import Path
 
     from benign.bridge.config import load_experiment

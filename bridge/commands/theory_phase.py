@@ -10,9 +10,11 @@ the noisy Gaussian mixture of theory.md §1.3.
   boundary of the same SNR drawn over it.
 
 ``--value interpolation_cost`` colours by hard-margin − early-stopped clean test error,
-``--value regime`` by the regime (benign: cost ≤ ``--tolerance``; tempered; not interpolating =
-not separable). The separability threshold ψ*(r, η) is the dotted curve. Writes
-``<out>/<stem>.{pdf,png,csv}`` (csv = the tidy grid) and ``<out>/<stem>_boundary.csv``.
+``--value regime`` by the regime under the project's one rule (:mod:`benign.bridge.regimes`:
+δ = (E(η) − E(0))/η against ``benign_delta``/``catastrophic_delta``, so this map and the
+measured-run overlays agree; not interpolating = not separable); the ``--tolerance`` contour of
+the interpolation cost is drawn over either map. The separability threshold ψ*(r, η) is the
+dotted curve. Writes ``<out>/<stem>.{pdf,png,csv}`` (csv = the tidy grid) and ``<out>/<stem>_boundary.csv``.
 
 Examples::
 
@@ -135,12 +137,11 @@ def run(args) -> int:
         with _one_thread():
             sim = phase_sim.simulate_phase_grid(ratios, etas, seeds, cfg, progress=progress)
         grid = phase_sim.summarize_phase_grid(sim)
-        sep = grid["interpolates"] > 0
-        cheap = grid["interpolation_cost"] <= args.tolerance
-        grid["regime"] = np.where(~sep, "not interpolating", np.where(cheap, "benign", "tempered"))
+        grid["regime"] = _simulated_regime(grid)
         title = f"max-margin − early-stopped, n = {args.n_samples}, r = {snr:g}, {len(seeds)} seeds"
     else:
         grid = mm.mm_phase_grid(ratios, etas, snr, tolerance=args.tolerance)
+        grid["regime"] = _predicted_regime(grid, snr)
         title = f"max-margin vs averaging, closed form, r = {snr:g}"
     pos = etas[etas > 0]
     if math.isinf(snr):
@@ -166,3 +167,28 @@ def run(args) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
+
+
+def _predicted_regime(grid: pd.DataFrame, snr: float) -> np.ndarray:
+    """Closed-form regime by the shared rule: Δ = err_MM(η) − err_MM(0) at the same ψ."""
+    from benign.bridge.align import mm_prediction
+    from benign.bridge.regimes import classify_predicted
+
+    pred = mm_prediction(grid["ratio"].to_numpy(float), grid["noise_rate"].to_numpy(float), snr)
+    return classify_predicted(pred["noise_rate"], pred["noise_excess"], pred["separable"],
+                              test_error=pred["test_error"])
+
+
+def _simulated_regime(grid: pd.DataFrame) -> np.ndarray:
+    """Simulated regime by the shared rule; E(0) is the η = 0 hard-margin error at the same ψ."""
+    from benign.bridge.regimes import regime_from_metrics
+
+    ref = grid[grid["noise_rate"] == 0].set_index("ratio")["test_error_mm"]
+    if ref.empty:
+        raise ValueError("--value regime with --simulate needs 0 in --noise-rates (the E(0) reference)")
+    eta = grid["noise_rate"].to_numpy(float)
+    excess = grid["test_error_mm"].to_numpy(float) - grid["ratio"].map(ref).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
+    interp = grid["interpolates"].to_numpy(float) > 0  # some draw separable: the MM error exists
+    return regime_from_metrics(interp, delta, None, grid["test_error_mm"].to_numpy(float), n_classes=2)
