@@ -16,7 +16,6 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from benign.bridge.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
 
 # Colour-blind-safe defaults (Okabe-Ito for categories, viridis/cividis for maps).

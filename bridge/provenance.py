@@ -15,7 +15,8 @@ def git_sha() -> str | None:
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
@@ -37,5 +38,5 @@ def provenance(seed: int | None = None, device: str = "cpu") -> dict:
         "prov_device": device,
         "prov_host": platform.node(),
         "prov_python": platform.python_version(),
-        "prov_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "prov_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

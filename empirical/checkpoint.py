@@ -11,6 +11,7 @@ avoids); stale ``*.tmp`` files from such a kill are removed by :func:`remove_sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import random
@@ -22,6 +23,8 @@ import numpy as np
 import torch
 
 __all__ = [
+    "atomic_file",
+    "atomic_write_bytes",
     "save_checkpoint",
     "load_checkpoint",
     "capture_rng_state",
@@ -30,14 +33,19 @@ __all__ = [
 ]
 
 
-def save_checkpoint(obj: dict, path: str | os.PathLike) -> Path:
-    """Write ``obj`` with ``torch.save`` so that readers see the old file or the new one, never a torn one."""
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """Open a binary file that replaces ``path`` only when the ``with`` block succeeds.
+
+    Temp file in the same folder, flush + fsync, ``os.replace``, then fsync of the folder: a crash
+    at any point leaves either the old file or the new one, never a torn one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -45,7 +53,20 @@ def save_checkpoint(obj: dict, path: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def save_checkpoint(obj: dict, path: str | os.PathLike) -> Path:
+    """Write ``obj`` with ``torch.save`` so that readers see the old file or the new one, never a torn one."""
+    with atomic_file(path) as fh:
+        torch.save(obj, fh)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

@@ -18,8 +18,6 @@ import io
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import apply_crop_flip, crop_flip_params
+from .checkpoint import atomic_write_bytes
 from .sharpness import sharpness, summarize
 
 log = logging.getLogger(__name__)
@@ -253,19 +252,6 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     """Atomically (re)write a JSON-lines file; NaN/inf become null."""
     text = "".join(json.dumps({k: _jsonable(v) for k, v in r.items()}) + "\n" for r in rows)
     atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, obj: dict) -> None:

@@ -4,3 +4,10 @@
 namespace, returning an exit code). Modules are imported lazily by ``benign.bridge.cli``
 so that, e.g., ``benign theory`` works without torch installed.
 """
+
+
+def add_threshold_option(parser) -> None:
+    """``--threshold NAME=VALUE`` (repeatable): overrides of ``benign.bridge.regimes.RegimeThresholds``."""
+    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="regime rule threshold, e.g. benign_delta=0.2 or interp_train_error=0.001 "
+                             "(repeatable; defaults in benign.bridge.regimes.RegimeThresholds)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benign.bridge.commands import add_threshold_option
+
 
 def add_parser(sub) -> None:
     from benign.bridge.demo import DATASET_CHOICES, SCALES
@@ -26,9 +28,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--workers", type=int,
                         help="local executor: worker processes (default: one per core)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                        help="regime rule threshold, e.g. benign_delta=0.2 or interp_train_error=0.001 "
-                             "(repeatable; defaults in benign.bridge.regimes.RegimeThresholds)")
+    add_threshold_option(parser)
     parser.set_defaults(func=main)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from benign.bridge.commands import add_threshold_option
+
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("report", help="figures + self-contained report.html for an experiment's results",
@@ -10,9 +12,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--scale", help="the scale the runs were computed at (e.g. smoke, paper)")
     parser.add_argument("--results", help="results folder (default: the file's results, else results/<name>)")
     parser.add_argument("--out", help="output folder (default: figures/<name>)")
-    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                        help="regime rule threshold, e.g. benign_delta=0.2 or interp_train_error=0.001 "
-                             "(repeatable; defaults in benign.bridge.regimes.RegimeThresholds)")
+    add_threshold_option(parser)
     parser.set_defaults(func=main)
 
 
