@@ -200,9 +200,17 @@ def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = 
         hi = np.where(np.isfinite(fin["ci_high"]), fin["ci_high"] - fin["ratio_c"], 0)
         bx.errorbar(fin["noise_rate"], fin["ratio_c"], yerr=[lo, hi], marker="o", color=OKABE_ITO[0],
                     capsize=2)
-    for _, r in phase[~np.isfinite(phase["ratio_c"])].iterrows():
-        bx.annotate("> grid", (r["noise_rate"], summary["ratio"].max()), fontsize=7, ha="center")
+    # Not reached inside the grid: an open triangle at the largest ratio, so censoring is visible.
+    top = float(summary["ratio"].max())
+    cens = phase[~np.isfinite(phase["ratio_c"])]
+    if len(cens):
+        bx.scatter(cens["noise_rate"], np.full(len(cens), top), marker="^", facecolors="none",
+                   edgecolors=OKABE_ITO[3], label="not reached: ψ_c > largest ratio")
+        bx.legend(fontsize=7, frameon=False, loc="lower right")
     bx.set_yscale("log")
+    bx.set_ylim(float(summary["ratio"].min()) / 1.5, top * 1.5)
+    pad = 0.05 * max(float(np.ptp(phase["noise_rate"])), 0.1)
+    bx.set_xlim(float(phase["noise_rate"].min()) - pad, float(phase["noise_rate"].max()) + pad)
     bx.set_xlabel("noise rate η")
     bx.set_ylabel(f"phase change ratio ψ_c (tol {phase['tolerance'].iloc[0]:g})")
     return fig
