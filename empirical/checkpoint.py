@@ -33,6 +33,15 @@ __all__ = [
 ]
 
 
+def _default_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_mode()
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike):
     """Open a binary file that replaces ``path`` only when the ``with`` block succeeds.
@@ -43,6 +52,7 @@ def atomic_file(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; results should be readable like any other file
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
