@@ -46,9 +46,14 @@ REGIMES = ("benign", "tempered", "catastrophic", "not interpolating")
 SOURCES = ("simulated", "predicted", "measured")
 # Numeric code per regime, for phase-diagram colour maps (ordered from good to bad).
 REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3}
-# Columns identifying "the same configuration" when looking up the η = 0 reference E(0).
+# Columns identifying "the same configuration" when looking up the η = 0 reference E(0): every field of
+# a train or theory run config that changes its result, except noise_rate and seed (E(0) is a seed mean).
+# A field left out here would silently average E(0) over the values of a grid axis.
 DEFAULT_REFERENCE_KEYS = ("source", "dataset", "model", "estimator", "width", "n_samples", "n_features",
-                          "ratio", "snr", "task", "epochs", "optimizer", "lr", "augment")
+                          "ratio", "snr", "task", "epochs", "optimizer", "lr", "augment", "weight_decay",
+                          "momentum", "batch_size", "noise_kind", "n_test", "data_seed", "resolution",
+                          "stop_at_interpolation", "spectrum", "alpha", "n_spiked", "spike_mass",
+                          "spike_height", "signal", "noise_var", "ridge", "n_steps", "tol")
 
 
 @dataclass(frozen=True)
@@ -151,13 +156,14 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
     """Add ``e0`` (mean η = 0 error of the same configuration), ``noise_excess`` Δ and ``delta`` δ.
 
     The reference E(0) is the seed-mean ``error`` over the rows with ``noise_rate == 0`` that share
-    every column of ``keys`` present in ``df``. Rows without such a reference get NaN; η = 0 rows get
-    Δ = 0 and δ = 0. A pre-existing ``e0`` column (e.g. a closed form's clean error) is kept.
+    every column of ``keys`` present in ``df`` (a missing value matches a missing value). Rows without
+    such a reference get NaN; η = 0 rows get Δ = 0 and δ = 0. A pre-existing ``e0`` column (e.g. a
+    closed form's clean error) is kept.
     """
     out = df.copy()
     eta = out["noise_rate"].astype(float)
     if "e0" not in out.columns or out["e0"].isna().all():
-        by = [k for k in keys if k in out.columns and k != "noise_rate" and out[k].notna().all()]
+        by = [k for k in keys if k in out.columns and k != "noise_rate" and _hashable(out[k])]
         clean = out[eta == 0]
         if by:
             ref = clean.groupby(by, dropna=False)[error].mean().rename("e0").reset_index()
@@ -169,6 +175,15 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
     with np.errstate(divide="ignore", invalid="ignore"):
         out["delta"] = np.where(eta.to_numpy() > 0, out["noise_excess"] / eta.to_numpy(), 0.0)
     return out
+
+
+def _hashable(column: pd.Series) -> bool:
+    # List-valued columns (a tuple field read back from JSON) cannot be grouped on.
+    try:
+        column.map(hash)
+    except TypeError:
+        return False
+    return True
 
 
 def overfitting_gap(df: pd.DataFrame) -> pd.Series:

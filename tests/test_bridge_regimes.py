@@ -88,6 +88,22 @@ def test_noise_excess_uses_seed_mean_of_same_configuration():
     assert (out["source"] == "measured").all()
 
 
+@pytest.mark.parametrize("axis", ["weight_decay", "batch_size", "ridge"])
+def test_noise_excess_reference_does_not_average_over_a_grid_axis(axis):
+    # a grid over weight decay (or any run-config field) needs its own E(0) per value;
+    # the first value is None/NaN (a default left unset), which must match only itself
+    values = {"weight_decay": [None, 5e-4], "batch_size": [32, 128], "ridge": [np.nan, 1.0]}[axis]
+    df = pd.DataFrame({
+        "width": [4] * 4, axis: [values[0], values[0], values[1], values[1]],
+        "noise_rate": [0.0, 0.2, 0.0, 0.2], "train_error": [0.0] * 4,
+        "test_error": [0.10, 0.30, 0.20, 0.22], "ridge_grid": [[0.1, 1.0]] * 4,  # unhashable: ignored
+    })
+    out = classify_measured(df)
+    assert out["e0"].tolist() == pytest.approx([0.10, 0.10, 0.20, 0.20])
+    assert out["delta"].tolist() == pytest.approx([0.0, 1.0, 0.0, 0.1])
+    assert out["regime"].tolist() == ["benign", "tempered", "benign", "benign"]
+
+
 def test_missing_reference_and_not_interpolating():
     df = pd.DataFrame({"noise_rate": [0.2, 0.2], "train_error": [0.0, 0.05], "test_error": [0.3, 0.3],
                        "best_test_error": [0.3, 0.25], "width": [4, 4]})
