@@ -84,3 +84,18 @@ def test_sucn_identity_vs_monte_carlo():
     beta = np.zeros(lam.size)
     beta[0] = 1 / np.sqrt(lam[0])
     assert sucn_regression_excess(su, cn) == pytest.approx(np.sum(lam * (w - beta) ** 2))
+
+
+def test_svp_event_false_when_gram_is_singular():
+    """d < n: XXᵀ is singular, no interpolator exists, so no draw may report SVP (§4.5: Cholesky on a
+    singular Gram can succeed in floating point and return a meaningless (XXᵀ)⁻¹y)."""
+    rng = np.random.default_rng(0)
+    n = 6
+    hits = 0
+    for d in range(1, n):
+        for _ in range(300):
+            hits += svp_event(rng.standard_normal((n, d)), rng.choice([-1.0, 1.0], n))
+    assert hits == 0
+    X = rng.standard_normal((n, 50))
+    X[1] = X[0]  # d > n but rank n - 1
+    assert not svp_event(X, np.r_[1.0, 1.0, -np.ones(n - 2)])

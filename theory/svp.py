@@ -16,7 +16,7 @@ theory.md §2.3.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
+from benign.theory.estimators import DEFAULT_RCOND, gram_eigh
 from benign.theory.validate import (
     check_labels,
     check_matrix,
@@ -29,15 +29,23 @@ __all__ = ["svp_event", "svp_tau", "svp_threshold", "svp_probability", "survival
            "sucn_regression_excess"]
 
 
-def svp_event(X, y, gram=None) -> bool:
-    """True iff every point is a support vector of the hard-margin SVM: y ⊙ (XXᵀ)⁻¹y > 0 (needs rank n)."""
+def svp_event(X, y, gram=None, rcond: float = DEFAULT_RCOND) -> bool:
+    """True iff every point is a support vector of the hard-margin SVM: y ⊙ (XXᵀ)⁻¹y > 0 (needs rank n).
+
+    Solved by ``eigh`` with the relative cutoff ``rcond`` of :func:`benign.theory.estimators.gram_eigh`,
+    not Cholesky: a singular XXᵀ (d < n) can pass Cholesky in floating point and return a
+    meaningless (XXᵀ)⁻¹y (theory.md §4.5). Rank below n means no interpolator, so the event is False.
+    """
     X = check_matrix("X", X)
-    y = check_labels("y", y, X.shape[0])
-    K = X @ X.T if gram is None else gram
-    try:
-        c = sla.solve(K, y, assume_a="pos")
-    except (np.linalg.LinAlgError, sla.LinAlgError):
+    n = X.shape[0]
+    y = check_labels("y", y, n)
+    K = X @ X.T if gram is None else check_matrix("gram", gram)
+    if K.shape != (n, n):
+        raise ValueError(f"gram must have shape ({n}, {n}), got {K.shape}")
+    evals, evecs, keep = gram_eigh(K, rcond)
+    if not keep.all():
         return False  # XXᵀ singular: not every point can be a support vector of an interpolator
+    c = evecs @ ((evecs.T @ y) / evals)
     return bool(np.all(y * c > 0))
 
 
