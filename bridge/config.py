@@ -41,10 +41,11 @@ from typing import Any
 
 TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm")
 EXPERIMENT_FIELDS = ("name", "kind", "source", "executor", "results", "description")
-SLURM_FIELDS = (
-    "timeout_min", "partition", "array_parallelism", "runs_per_job", "cpus_per_task",
-    "gpus_per_node", "mem_gb", "max_num_timeout", "folder",
-)
+# [slurm] fields and their types (the options of executors.SlurmExecutor; submitit asserts on types).
+SLURM_FIELDS = {
+    "timeout_min": int, "partition": str, "array_parallelism": int, "runs_per_job": int,
+    "cpus_per_task": int, "gpus_per_node": int, "mem_gb": float, "max_num_timeout": int, "folder": str,
+}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -339,6 +340,7 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
             _check_keys({name: 0}, SLURM_FIELDS, "slurm field in --set")
             slurm[name] = value
 
+    slurm = {k: coerce(v, SLURM_FIELDS[k], f"slurm.{k}") for k, v in slurm.items()}
     name = _string(meta, "name", required=True)
     if not _NAME_RE.match(name):
         raise ValueError(f"[experiment] name {name!r} must be letters, digits, '.', '_' or '-' "

@@ -109,6 +109,25 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_slurm_options_are_type_checked_at_load(tmp_path, capsys):
+    # submitit asserts on types deep inside update_parameters (a traceback): check them up front
+    path = write_experiment(tmp_path)
+    path.write_text(path.read_text() + "\n[slurm]\ntimeout_min = 90\nmem_gb = 4\n")
+    assert load_experiment(path).slurm == {"timeout_min": 90, "mem_gb": 4.0}
+    with pytest.raises(ValueError, match=r"slurm\.timeout_min = 'x' has type str, expected int"):
+        load_experiment(path, overrides=['slurm.timeout_min="x"'])
+    path.write_text(path.read_text().replace("timeout_min = 90", "timeout_min = 1.5"))
+    assert cli_main(["run", str(path), "--executor", "slurm", "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("slurm.timeout_min = 1.5 has type float, expected int") and len(err.splitlines()) == 1
+
+
+def test_dry_run_checks_the_executor_name(tmp_path, capsys):
+    path = write_experiment(tmp_path)
+    assert cli_main(["run", str(path), "--dry-run", "--executor", "condor", "--results", str(tmp_path)]) == 2
+    assert "unknown executor 'condor'" in capsys.readouterr().err
+
+
 def test_theory_config_collects_model_parameters(tmp_path):
     pytest.importorskip("benign.theory.sweep")
     path = tmp_path / "t.toml"

@@ -74,3 +74,13 @@ def test_theory_preset_report(tmp_path, capsys):
     for stem in ("phase_overlay", "sim_vs_theory", "agreement"):
         assert (tmp_path / "fig" / f"{stem}.png").stat().st_size > 5000
     assert "report:" in capsys.readouterr().out
+    # runs computed with --set are found by a report given the same --set (same run keys), not without
+    moved = ["--scale", "smoke", "--results", str(res), "--set", "base.n_samples=30"]
+    assert main(["run", str(toml), *moved, "--executor", "debug"]) == 0
+    assert main(["report", str(toml), *moved, "--out", str(tmp_path / "fig2")]) == 0
+    html = (tmp_path / "fig2" / "report.html").read_text()
+    assert "applied on top: --scale smoke, --set base.n_samples=30" in html
+    res2 = ["--scale", "smoke", "--results", str(tmp_path / "other")]
+    assert main(["run", str(toml), *res2, "--set", "base.n_samples=30", "--executor", "debug"]) == 0
+    assert main(["report", str(toml), *res2, "--out", str(tmp_path / "fig3")]) == 2
+    assert "--set" not in capsys.readouterr().err  # the hint repeats only what was given

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from benign.bridge.commands import add_threshold_option
+from benign.bridge.commands.run import add_experiment_args
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("report", help="figures + self-contained report.html for an experiment's results",
                             description=__doc__)
     parser.add_argument("experiment", help="experiment TOML file (see experiments/)")
-    parser.add_argument("--scale", help="the scale the runs were computed at (e.g. smoke, paper)")
-    parser.add_argument("--results", help="results folder (default: the file's results, else results/<name>)")
+    add_experiment_args(parser)  # the same --scale/--results/--set as `benign run`, so the same run keys
     parser.add_argument("--out", help="output folder (default: figures/<name>)")
     add_threshold_option(parser)
     parser.set_defaults(func=main)
@@ -25,7 +25,7 @@ def main(args) -> int:
     from benign.bridge.store import load_epochs, load_results, load_sharpness
 
     thresholds = parse_thresholds(args.threshold)
-    exp = load_experiment(args.experiment, scale=args.scale, results=args.results)
+    exp = load_experiment(args.experiment, scale=args.scale, overrides=args.overrides, results=args.results)
     keys = set(exp.keys)
     tables = []
     for loader in (load_results, load_epochs, load_sharpness):
@@ -33,10 +33,16 @@ def main(args) -> int:
         tables.append(t[t["key"].isin(keys)].reset_index(drop=True) if t is not None and "key" in t else t)
     runs, epochs, sharp = tables
     if runs is None or runs.empty:
+        again = f" --scale {args.scale}" if args.scale else ""
+        again += f" --results {args.results}" if args.results else ""
+        again += "".join(f" --set {o}" for o in args.overrides)
         raise ValueError(f"no finished runs of {exp.name} in {exp.results}; run: benign run {args.experiment}"
-                         + (f" --scale {args.scale}" if args.scale else ""))
+                         + again)
     out = Path(args.out or f"figures/{exp.name}")
     notes = [] if len(runs) == len(keys) else [f"Partial results: {len(runs)} of {len(keys)} runs finished."]
+    applied = ([f"--scale {args.scale}"] if args.scale else []) + [f"--set {o}" for o in args.overrides]
+    if applied:
+        notes.append(f"The configuration below is the file as written; applied on top: {', '.join(applied)}.")
     if exp.kind == "theory":
         from benign.bridge.analysis import analyze_theory
 

@@ -42,15 +42,15 @@ def main(args) -> int:
 
     exp = load_experiment(args.experiment, scale=args.scale, overrides=args.overrides, results=args.results)
     name = args.executor or exp.executor
+    opts = {"workers": args.workers} if name == "local" else {}
+    if name == "slurm":
+        opts = {**exp.slurm, "wait": False if args.no_wait else None}
+    executor = make_executor(name, **opts)  # before --dry-run, so that it checks the executor too
     if args.dry_run:
         todo = pending(plan(exp), ResultsStore(exp.results))
         print(f"{exp.name}: {len(exp.runs)} runs, {len(todo)} to compute with the {name} executor "
               f"into {exp.results}")
         return 0
-    opts = {"workers": args.workers} if name == "local" else {}
-    if name == "slurm":
-        opts = {**exp.slurm, "wait": False if args.no_wait else None}
-    executor = make_executor(name, **opts)
     with logging_redirect_tqdm():
         summary = run_experiment(exp, executor)
     if getattr(executor, "wait", True) is False:
