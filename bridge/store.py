@@ -10,6 +10,10 @@ Layout of a results folder::
 Why this shape: one writer per file needs no locks and is safe on NFS/Lustre; a crash leaves at
 most a torn last line, which readers skip and report. "Done" means a done record exists, so a
 re-run after any crash computes exactly the missing runs (ecosystem notes §2).
+
+Nothing locks a run, so two ``benign run`` of the same experiment started at once both compute the
+runs that were pending when they started (wasted work, nothing lost). Readers keep one final record
+per key (:meth:`ResultsStore.latest`), so tables never count such a run twice.
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("done", "diverged")  # a run with such a record is never recomputed
 TABLES = ("epochs", "sharpness")
+_LOGGED: set[str] = set()  # messages already logged by this process (one command reads a store often)
+
+
+def _log_once(level: int, msg: str, *args) -> None:
+    text = msg % args
+    if text not in _LOGGED:
+        _LOGGED.add(text)
+        logger.log(level, text)
 
 
 class ResultsFolderError(OSError):
@@ -146,7 +158,7 @@ class ResultsStore:
                         why = "torn last line (writer killed mid-write)" if torn else f"corrupt line ({exc})"
                         where = f"{path}:{lineno}"
                         report.skipped.append(f"{where}: {why}")
-                        logger.warning("skipping %s in results file %s", why, where)
+                        _log_once(logging.WARNING, "skipping %s in results file %s", why, where)
                         continue
                     report.records += 1
                     yield record
@@ -165,8 +177,8 @@ class ResultsStore:
             else:
                 best[key] = record  # a later failure or a later success replaces a failure
         if duplicates:
-            logger.info("%d runs have more than one final record in %s; the first is used",
-                        duplicates, self.root)
+            _log_once(logging.INFO, "%d run(s) were computed more than once (e.g. by two `benign run` at "
+                      "once) in %s; the first final record of each is used", duplicates, self.root)
         return best
 
     def done_keys(self) -> set[str]:

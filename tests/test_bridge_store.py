@@ -116,3 +116,24 @@ def test_permission_denied_results_folder(tmp_path):
 def test_load_results_of_a_missing_folder_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_results(tmp_path / "nothing")
+
+
+def test_a_run_computed_by_two_processes_counts_once(tmp_path, caplog):
+    # two `benign run` started at once both compute the pending runs (no lock): each process appends
+    # its own final record; every reader must keep one row per run
+    first, second = ResultsStore(tmp_path, writable=True), ResultsStore(tmp_path)
+    for store, value in ((first, 1.0), (second, 1.5)):
+        store.append(_record("k", value=value))
+        store.append(_record("j", value=value))
+        store.close()
+    run = first.run_dir("k")
+    run.mkdir(parents=True)
+    (run / "epochs.json").write_text('[{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]')
+    with caplog.at_level(logging.INFO, logger="benign.bridge.store"):
+        frame = load_results(tmp_path)
+    assert sorted(frame["key"]) == ["j", "k"]
+    assert set(frame["value"]) == {1.0} or set(frame["value"]) == {1.5}  # one writer's records, not a mix
+    assert sum("computed more than once" in r.getMessage() for r in caplog.records) == 1
+    assert len(load_epochs(tmp_path)) == 2
+    assert cli_main(["collect", "--results", str(tmp_path)]) == 0
+    assert len(pd.read_parquet(tmp_path / "results.parquet")) == 2

@@ -1,4 +1,9 @@
-"""``benign run EXP.toml``: compute the missing runs of an experiment (re-run to resume)."""
+"""``benign run EXP.toml``: compute the missing runs of an experiment (re-run to resume).
+
+Runs are not locked: start one ``benign run`` per experiment and results folder at a time. A second
+one started meanwhile computes the same pending runs again (wasted work; readers keep one record
+per run, so nothing is counted twice).
+"""
 
 from __future__ import annotations
 
