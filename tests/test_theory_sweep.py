@@ -128,6 +128,8 @@ def test_sweep_phase_change_orders_noise_rates():
     (dict(ratios=[-1.0]), "ratios must be > 0"),
     (dict(task="regression", noise_rates=[0.1], estimators=["min_norm"]), "noise_rates must be"),
     (dict(snr_typo=1.0), "unknown sweep parameter 'snr_typo'"),
+    (dict(tol=-1.0), "tol must be > 0"),
+    (dict(ridge_grid=3.0), "ridge_grid must be a list"),
 ])
 def test_sweep_bad_input_names_the_field(kwargs, msg):
     args = dict(n_samples=10, ratios=[1.0], noise_rates=[0.1], seeds=[0], estimators=["min_norm"])
@@ -159,13 +161,18 @@ def test_cli_writes_data_and_figure(tmp_path, capsys):
     (["--n-samples", "0"], "n_samples must be a positive integer"),
     (["--task", "linear", "--set", "spectrum=zipf"], "unknown spectrum 'zipf'"),
     (["--config", "BAD"], "malformed TOML"),
+    (["--config", "TYPES"], "estimators must be a non-empty list of estimator names"),
+    (["--baseline", "best_rigde"], "unknown baseline 'best_rigde'"),
+    (["--n-boot", "0"], "n_boot must be a positive integer"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, capsys, argv, msg):
     from benign.bridge.cli import main
 
     bad = tmp_path / "bad.toml"
     bad.write_text("[sweep\nn_samples = ")
-    argv = [str(bad) if a == "BAD" else a for a in argv]
+    types = tmp_path / "types.toml"
+    types.write_text("[sweep]\nestimators = 3\n")
+    argv = [{"BAD": str(bad), "TYPES": str(types)}.get(a, a) for a in argv]
     assert main(["theory", "sweep", "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and msg in err[0] and "Traceback" not in err[0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -94,6 +95,9 @@ class SweepParams:
         check_positive_int("n_steps", self.n_steps)
         check_nonnegative("noise_var", self.noise_var)
         check_nonnegative("signal", self.signal)
+        check_positive("tol", self.tol)
+        if isinstance(self.ridge_grid, str) or not isinstance(self.ridge_grid, Iterable):
+            raise ValueError(f"ridge_grid must be a list of positive numbers, got {self.ridge_grid!r}")
         grid = tuple(float(check_positive("ridge_grid", v)) for v in self.ridge_grid)
         if not grid:
             raise ValueError("ridge_grid must hold at least one positive value")

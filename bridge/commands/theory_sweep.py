@@ -164,16 +164,33 @@ def resolve(args) -> dict:
     cfg["ratios"] = _floats("ratios", cfg["ratios"])
     cfg["noise_rates"] = _floats("noise_rates", cfg["noise_rates"])
     cfg["seeds"] = _seeds(cfg["seeds"])
-    est = cfg["estimators"]
-    if isinstance(est, str):
-        est = [e.strip() for e in est.split(",") if e.strip()]
-    cfg["estimators"] = list(est)
-    base = cfg["baseline"]
-    if isinstance(base, str):
-        base = [b.strip() for b in base.split(",") if b.strip()]
-    cfg["baseline"] = list(base)
+    cfg["estimators"] = _names("estimators", cfg["estimators"])
+    cfg["baseline"] = _names("baseline", cfg["baseline"])
+    cfg["interpolator"] = _names("interpolator", cfg["interpolator"])[0]
+    # Checked before the sweep runs, so a typo does not cost the whole sweep.
+    from benign.theory.validate import check_nonnegative, check_positive_int
+
+    check_nonnegative("tolerance", cfg["tolerance"])
+    check_positive_int("n_boot", cfg["n_boot"])
+    for key in ("out", "name"):
+        if not isinstance(cfg[key], str) or not cfg[key]:
+            raise ValueError(f"{key} must be a non-empty string, got {cfg[key]!r}")
     cfg["params"] = params
     return cfg
+
+
+def _names(field: str, value) -> list[str]:
+    """Estimator names from 'a,b' or a list, each checked against benign.theory.sweep.ESTIMATORS."""
+    from benign.theory.sweep import ESTIMATORS
+    from benign.theory.validate import check_in
+
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not value or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{field} must be a non-empty list of estimator names, got {value!r}")
+    for name in value:
+        check_in(field, name, ESTIMATORS)
+    return list(value)
 
 
 def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = "test_error"):
