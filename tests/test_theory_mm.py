@@ -182,6 +182,10 @@ def test_averaging_formula_limits():
     b = mm.averaging_error(2.0, 3.0, 0.1).iloc[0]
     rho = 0.8 * 3 / np.sqrt(0.64 * 9 + 2)
     assert b.test_error == pytest.approx(special.ndtr(-3 * rho), rel=1e-14)
+    # huge finite SNR must approach the r = inf limit (error 0), not overflow to rho = 0 (error 1/2)
+    c = mm.averaging_error(2.0, [1e10, 1e200], 0.1)
+    np.testing.assert_allclose(c.cos_signal, 1.0, rtol=1e-12)
+    assert (c.test_error == 0).all()
 
 
 def test_non_separable_draws_are_flagged_not_nan_silently():

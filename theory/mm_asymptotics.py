@@ -131,7 +131,8 @@ def _as_array(name, v, *, low, low_open=True, high=None, high_open=True, allow_i
     if a.size == 0:
         raise ValueError(f"{name} must not be empty")
     if np.isnan(a).any() or (not allow_inf and np.isinf(a).any()):
-        raise ValueError(f"{name} must be finite numbers, got {v!r}")
+        bad = a[np.isnan(a) | (np.isinf(a) & (not allow_inf))].ravel()[0]
+        raise ValueError(f"{name} must be finite numbers, got {float(bad):g}")
     bad = (a <= low) if low_open else (a < low)
     if high is not None:
         bad |= (a >= high) if high_open else (a > high)
@@ -182,7 +183,7 @@ def _stationarity(c, psi, r, eta):
     g < 0 at c = 0 (η < 1/2) and g > 0 as c → r. With G = F − ψ(1 − c²/r²), κ'(c) = −g/F_κ and
     g' = (1 − η)J''(κ − c)(1 − κ') + ηJ''(κ + c)(1 + κ') + 2ψ/r².
     """
-    inv_r2 = np.where(np.isinf(r), 0.0, 1.0 / np.where(np.isinf(r), 1.0, r) ** 2)
+    inv_r2 = np.where(np.isinf(r), 0.0, (1.0 / np.where(np.isinf(r), 1.0, r)) ** 2)
     kappa = _kappa_of_c(c, psi * (1.0 - c * c * inv_r2), eta)
     da, db = gardner_j(kappa - c, 1), gardner_j(kappa + c, 1)
     g = -(1.0 - eta) * da + eta * db + 2.0 * c * psi * inv_r2
@@ -283,7 +284,8 @@ def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
     psi, r, eta = psi.ravel(), r.ravel(), eta.ravel()
     s = 1.0 - 2.0 * eta
     with np.errstate(invalid="ignore"):
-        rho = np.where(np.isinf(r), 1.0, s * r / np.sqrt((s * r) ** 2 + psi))
+        # hypot, not sqrt(a² + ψ): (s r)² overflows for r ≳ 1e154 and gave ρ = 0, err = 1/2
+        rho = np.where(np.isinf(r), 1.0, s * r / np.hypot(s * r, np.sqrt(psi)))
         overlap = np.where(np.isinf(r), np.inf, r * rho)
     err = special.ndtr(-overlap)
     return pd.DataFrame({
@@ -307,7 +309,7 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
     shape = r.shape
     r, eta = r.ravel().astype(np.float64), eta.ravel().astype(np.float64)
     inf = np.isinf(r)
-    inv_r2 = np.where(inf, 0.0, 1.0 / np.where(inf, 1.0, r) ** 2)
+    inv_r2 = np.where(inf, 0.0, (1.0 / np.where(inf, 1.0, r)) ** 2)
     out = np.zeros(r.shape)
     free = ~((eta == 0) & inf)
     if free.any():
