@@ -24,10 +24,10 @@ import pandas as pd
 from benign.theory.data import make_gmm
 from benign.theory.estimators import averaging, logistic_gd, max_margin
 from benign.theory.metrics import gmm_error
-from benign.theory.mm_asymptotics import _eta, _ratio, mm_phase_grid
+from benign.theory.mm_asymptotics import _eta, _ratio
 from benign.theory.validate import check_nonnegative_int, check_positive, check_positive_int
 
-__all__ = ["PhaseSimConfig", "simulate_phase_grid", "summarize_phase_grid", "cost_boundary"]
+__all__ = ["PhaseSimConfig", "simulate_phase_grid", "summarize_phase_grid"]
 
 
 @dataclass(frozen=True)
@@ -135,34 +135,3 @@ def summarize_phase_grid(sim: pd.DataFrame) -> pd.DataFrame:
     out["source"] = "simulated"
     return out
 
-
-def cost_boundary(noise_rates, snr, tolerance: float = 0.01, *, ratio_min: float = 0.05,
-                  ratio_max: float = 1000.0, n_grid: int = 600) -> pd.DataFrame:
-    """Predicted boundary at finite SNR: per η, the smallest ψ from which the closed-form
-    interpolation cost (``mm_phase_grid``) stays ≤ ``tolerance`` (log-linear interpolation between grid
-    points). For ``snr = inf`` prefer :func:`benign.theory.mm_asymptotics.phase_boundary` (exact root).
-
-    Returns
-    -------
-    DataFrame ``noise_rate, ratio, reached, tolerance, snr, source="predicted"``; where the cost never
-    drops below the tolerance on the grid ``reached`` is False and ``ratio`` is ``ratio_max``.
-    """
-    eps = check_positive("tolerance", tolerance)
-    psi = np.geomspace(ratio_min, ratio_max, check_positive_int("n_grid", n_grid))
-    grid = mm_phase_grid(psi, noise_rates, snr, tolerance=eps)
-    rows = []
-    for eta, sub in grid.groupby("noise_rate", sort=True):
-        cost = sub.sort_values("ratio")["interpolation_cost"].to_numpy()
-        cost = np.where(np.isnan(cost), np.inf, cost)  # non-separable = not (yet) benign
-        bad = np.nonzero(cost > eps)[0]
-        if bad.size == 0:
-            rows.append((eta, psi[0], True))
-        elif bad[-1] == psi.size - 1:
-            rows.append((eta, psi[-1], False))
-        else:
-            j = bad[-1]
-            c0, c1 = cost[j], cost[j + 1]
-            frac = 1.0 if not np.isfinite(c0) else (c0 - eps) / (c0 - c1)
-            rows.append((eta, float(np.exp(np.log(psi[j]) + frac * np.log(psi[j + 1] / psi[j]))), True))
-    df = pd.DataFrame(rows, columns=["noise_rate", "ratio", "reached"])
-    return df.assign(tolerance=eps, snr=float(snr), source="predicted")
