@@ -163,10 +163,13 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
     out = df.copy()
     eta = out["noise_rate"].astype(float)
     if "e0" not in out.columns or out["e0"].isna().all():
-        by = [k for k in keys if k in out.columns and k != "noise_rate" and _hashable(out[k])]
+        # an all-missing column tells no configuration apart (and groupby would retype it)
+        by = [k for k in keys if k in out.columns and k != "noise_rate" and out[k].notna().any()
+              and _hashable(out[k])]
         clean = out[eta == 0]
         if by:
             ref = clean.groupby(by, dropna=False)[error].mean().rename("e0").reset_index()
+            ref = ref.astype({k: out[k].dtype for k in by})  # merge needs equal key dtypes
             out = out.drop(columns=["e0"], errors="ignore").merge(ref, on=by, how="left")
         else:
             out["e0"] = clean[error].mean() if len(clean) else np.nan

@@ -97,6 +97,7 @@ def test_noise_excess_reference_does_not_average_over_a_grid_axis(axis):
         "width": [4] * 4, axis: [values[0], values[0], values[1], values[1]],
         "noise_rate": [0.0, 0.2, 0.0, 0.2], "train_error": [0.0] * 4,
         "test_error": [0.10, 0.30, 0.20, 0.22], "ridge_grid": [[0.1, 1.0]] * 4,  # unhashable: ignored
+        "noise_kind": [None] * 4,  # unset everywhere (an all-None object column): ignored
     })
     out = classify_measured(df)
     assert out["e0"].tolist() == pytest.approx([0.10, 0.10, 0.20, 0.20])
