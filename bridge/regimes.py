@@ -244,7 +244,11 @@ def classify_measured(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_T
 
 def classify_simulated(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
     """:func:`classify` for Monte-Carlo theory runs (``source="simulated"``); the gap rule is skipped
-    unless a ``best_test_error`` column (e.g. from the early-stopped/averaging comparator) is given."""
+    unless a ``best_test_error`` column (e.g. from the early-stopped/averaging comparator) is given.
+    Every theory task has labels ±1, so chance is 1/2 (K = 2, as in :func:`classify_predicted`) unless
+    an ``n_classes`` column says otherwise."""
+    if "n_classes" not in df.columns:
+        df = df.assign(n_classes=2)
     return classify(df, "simulated", thresholds)
 
 

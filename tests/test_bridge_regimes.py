@@ -13,6 +13,7 @@ from benign.bridge.regimes import (
     classify,
     classify_measured,
     classify_predicted,
+    classify_simulated,
     regime_codes,
     regime_from_metrics,
 )
@@ -103,6 +104,15 @@ def test_noise_excess_reference_does_not_average_over_a_grid_axis(axis):
     assert out["e0"].tolist() == pytest.approx([0.10, 0.10, 0.20, 0.20])
     assert out["delta"].tolist() == pytest.approx([0.0, 1.0, 0.0, 0.1])
     assert out["regime"].tolist() == ["benign", "tempered", "benign", "benign"]
+
+
+def test_simulated_runs_are_binary_like_the_closed_form():
+    # theory tasks have labels +-1: an interpolator at 49 % clean error is at chance (1/2), catastrophic,
+    # as classify_predicted calls the same point; the K = 10 default (chance 0.9) would call it benign
+    df = pd.DataFrame({"noise_rate": [0.1], "train_error": [0.0], "test_error": [0.49], "e0": [0.485]})
+    assert classify_simulated(df)["regime"].tolist() == ["catastrophic"]
+    assert classify_predicted(0.1, 0.005, True, test_error=0.49).tolist() == "catastrophic"
+    assert classify_simulated(df.assign(n_classes=10))["regime"].tolist() == ["benign"]
 
 
 def test_missing_reference_and_not_interpolating():
