@@ -30,6 +30,16 @@ def test_gardner_j_matches_sympy_and_mpmath_tail():
         ref = mpmath.quad(lambda s, x=x: s**2 * mpmath.e ** (-x * s - s**2 / 2), [0, mpmath.inf])
         ref *= mpmath.npdf(-x)
         assert abs(mm.gardner_j(-x) / float(ref) - 1) < 1e-12
+        # J'(c) = 2 φ(c) ∫₀^∞ s e^{−xs − s²/2} ds, the derivative's own quadrature branch
+        ref1 = 2 * mpmath.npdf(-x) * mpmath.quad(lambda s, x=x: s * mpmath.e ** (-x * s - s**2 / 2),
+                                                 [0, mpmath.inf])
+        assert abs(mm.gardner_j(-x, 1) / float(ref1) - 1) < 1e-12
+    # log J and log J' stay finite where J itself underflows (φ(50) ~ 1e-544)
+    for k, power in ((0, 2), (1, 1)):
+        x = 50.0
+        integrand = lambda s, x=x, p=power: s**p * mpmath.e ** (-x * s - s**2 / 2)  # noqa: E731
+        ref = (1 + k) * mpmath.npdf(-x) * mpmath.quad(integrand, [0, mpmath.inf])
+        assert mm._log_j(np.array([-x]), k)[0] == pytest.approx(float(mpmath.log(ref)), rel=1e-13)
 
 
 def _kappa_bruteforce(psi, r, eta):
