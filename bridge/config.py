@@ -290,7 +290,9 @@ def load_experiment(path: str | Path, scale: str | None = None, overrides: Itera
             doc = tomllib.load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"experiment file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{path} is a folder; pass an experiment file ({path}/NAME.toml)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: malformed TOML: {exc}") from None
     try:
         return _build(doc, path, scale, list(overrides), results)
@@ -321,9 +323,12 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
         if not isinstance(table, dict):
             raise ValueError(f"[scale.{scale}] must be a table with 'base' and/or 'grid'")
         _check_keys(table, ("base", "grid"), f"[scale.{scale}] key")
-        for name, value in dict(table.get("base", {})).items():
+        for part, example in (("base", "{ epochs = 2 }"), ("grid", "{ seed = [0] }")):
+            if not isinstance(table.get(part, {}), dict):
+                raise ValueError(f"[scale.{scale}] {part} must be a table, e.g. {part} = {example}")
+        for name, value in table.get("base", {}).items():
             _set_base(base, grid, name, value)
-        for name, values in dict(table.get("grid", {})).items():
+        for name, values in table.get("grid", {}).items():
             _check_axis(name, values, f"[scale.{scale}].grid")
             _set_grid(base, grid, name, values)
 

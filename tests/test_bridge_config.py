@@ -71,6 +71,7 @@ BAD_FILES = {
     "base_and_grid": ('[experiment]\nname="x"\nkind="fake"\n[base]\nx=1\n[grid]\nx=[1]',
                       "both [base] and [grid]"),
     "missing_field": ('[experiment]\nname="x"\nkind="fake"\n[base]\nseed=1', "missing 1 required"),
+    "not_utf8": ('[experiment]\nname="\udcff"', "malformed TOML"),
 }
 
 
@@ -78,7 +79,7 @@ BAD_FILES = {
 def test_bad_experiment_files_give_one_line_errors(tmp_path, case):
     text, expected = BAD_FILES[case]
     path = tmp_path / f"{case}.toml"
-    path.write_text(text)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))  # \udcff: the byte 0xff
     with pytest.raises(ValueError) as info:
         load_experiment(path)
     msg = str(info.value)
@@ -87,6 +88,12 @@ def test_bad_experiment_files_give_one_line_errors(tmp_path, case):
 
 def test_bad_scale_and_override_errors(tmp_path):
     path = write_experiment(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_experiment(tmp_path)
+    scale_base = tmp_path / "scale_base.toml"
+    scale_base.write_text(path.read_text().replace("[scale.smoke]", "[scale.smoke]\nbase = 3\n[scale.x]"))
+    with pytest.raises(ValueError, match=r"\[scale\.smoke\] base must be a table"):
+        load_experiment(scale_base, scale="smoke")
     with pytest.raises(ValueError, match=r"unknown scale 'paper' \(choices: smoke\)"):
         load_experiment(path, scale="paper")
     with pytest.raises(ValueError, match=r"base\.steps = 'many' has type str, expected int"):
