@@ -144,3 +144,34 @@ def test_sharpness_none_equals_pointwise_and_chunking_is_invisible():
     torch.testing.assert_close(a, acc)
     s = summarize(a)
     assert s["n"] == 7 and s["mean"] == pytest.approx(float(acc.mean()))
+
+
+@pytest.mark.parametrize("kind", ["shift-path", "svd"])
+def test_shared_anchor_reassembly_matches_full_neighbourhood(kind):
+    """x₀ is evaluated once and broadcast to the M rays: same values as every (ray, anchor) evaluated."""
+    model = tiny_model()
+    x01 = torch.rand(5, 2, 8, 8, dtype=torch.float64)
+    y = torch.randint(0, 5, (5,))
+    mean, std = torch.tensor([0.4, 0.5]), torch.tensor([0.2, 0.3])
+    anchors = neighbourhood(x01, kind, n_directions=3, radius=2)
+    m, a, n = anchors.shape[:3]
+    flat = (anchors.reshape(m * a * n, 2, 8, 8) - mean.double()[None, :, None, None]) \
+        / std.double()[None, :, None, None]
+    g = input_grad_norm(model, flat, y.repeat(m * a), method="loop").reshape(m, a, n)
+    integrate = (lambda g_: integrate_path(g_, anchors)) if kind.endswith("path") else integrate_euclidean
+    for bs in (2, 7, 1000):   # fewer images than one point needs, a few points, everything at once
+        got = sharpness(model, x01, y, mean, std, kind=kind, n_directions=3, radius=2, batch_size=bs)
+        torch.testing.assert_close(got, integrate(g))
+
+
+def test_parameters_untouched_and_flags_restored(batch):
+    x, y = batch
+    model = tiny_model().train()
+    model[0].weight.requires_grad_(False)          # a frozen layer stays frozen
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    input_grad_norm(model, x, y, batch_size=4)
+    assert model.training
+    assert [p.requires_grad for p in model.parameters()] == [False] + [True] * 7
+    assert all(p.grad is None for p in model.parameters())
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
