@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import random
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -84,10 +82,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
         raise
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:
+        # Junk that is not a zip archive goes through torch's legacy unpickler, which fails with
+        # anything (KeyError, ValueError, ...), not only the unpickling errors.
+        text = str(exc).strip()
+        first = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
         raise ValueError(
             f"checkpoint {path} is corrupt or truncated ({first[:120]}); delete it to restart the run"
         ) from None

@@ -55,6 +55,16 @@ def test_truncated_checkpoint_is_one_line_value_error(tmp_path):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("junk", [b"junk\n", bytes(range(256)) * 4, b""])
+def test_junk_checkpoint_is_one_line_value_error(tmp_path, junk):
+    """Not a zip archive: torch's legacy unpickler fails with KeyError & co, still one line."""
+    path = tmp_path / "c.pt"
+    path.write_bytes(junk)
+    with pytest.raises(ValueError, match="corrupt or truncated") as info:
+        load_checkpoint(path)
+    assert "\n" not in str(info.value)
+
+
 def test_failed_save_keeps_previous_checkpoint(tmp_path):
     path = tmp_path / "c.pt"
     save_checkpoint({"w": torch.ones(2)}, path)
