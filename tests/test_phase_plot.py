@@ -89,6 +89,7 @@ def test_simulated_grid_matches_closed_form():
     assert len(sim) == 2 * 2 * 4 and sim.interpolates.all()
     assert (sim.test_error_es <= sim.test_error_avg + 1e-15).all()
     summ = ps.summarize_phase_grid(sim)
+    assert summ.interpolates.dtype == bool and (summ.interpolates_fraction == 1.0).all()
     pred = mm.mm_phase_grid([1.0, 8.0], [0.0, 0.2], 3.0)
     both = summ.merge(pred, on=["ratio", "noise_rate"], suffixes=("", "_pred"))
     # avg early-stopping can only help, so compare the MM error and the averaging error separately

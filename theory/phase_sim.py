@@ -124,11 +124,13 @@ def simulate_phase_grid(ratios, noise_rates, seeds, config: PhaseSimConfig | Non
 
 def summarize_phase_grid(sim: pd.DataFrame) -> pd.DataFrame:
     """Seed means per (ratio, noise_rate): test errors, interpolation_cost (over separable draws),
-    its standard error, the fraction of separable draws and the number of seeds."""
+    its standard error, ``interpolates_fraction`` (separable draws), ``interpolates`` (bool, as in the
+    shared vocabulary: at least one draw separable, so the MM means exist) and the number of seeds."""
     g = sim.groupby(["ratio", "noise_rate"], sort=True)
     out = g[["test_error_mm", "test_error_avg", "test_error_es", "interpolation_cost"]].mean()
     out["interpolation_cost_se"] = g["interpolation_cost"].sem()
-    out["interpolates"] = g["interpolates"].mean()
+    out["interpolates_fraction"] = g["interpolates"].mean()
+    out["interpolates"] = out["interpolates_fraction"] > 0
     out["n_seeds"] = g.size()
     out = out.reset_index()
     out["n_samples"] = sim["n_samples"].iloc[0]
