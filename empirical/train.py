@@ -153,8 +153,20 @@ def _validate(c: TrainConfig) -> None:
     need(is_int(c.sharpness_samples) and c.sharpness_samples >= 1, "sharpness_samples", "must be >= 1")
     need(c.n_test is None or (is_int(c.n_test) and c.n_test >= 1), "n_test",
          "must be None or a positive integer")
-    need(c.lr is None or (isinstance(c.lr, int | float) and c.lr > 0), "lr", "must be None or > 0")
-    need(c.weight_decay is None or c.weight_decay >= 0, "weight_decay", "must be None or >= 0")
+    def is_num(v) -> bool:
+        return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) \
+            and math.isfinite(v)
+
+    need(c.lr is None or (is_num(c.lr) and c.lr > 0), "lr", "must be None or a finite number > 0")
+    need(c.weight_decay is None or (is_num(c.weight_decay) and c.weight_decay >= 0), "weight_decay",
+         "must be None or a finite number >= 0")
+    need(is_num(c.momentum) and 0 <= c.momentum < 1, "momentum", "must be a number in [0, 1)")
+    need(is_num(c.sharpness_radius) and c.sharpness_radius > 0, "sharpness_radius",
+         "must be a finite number > 0 (pixels, or singular values for svd kinds)")
+    for f in ("augment", "stop_at_interpolation", "compile", "amp"):
+        need(isinstance(getattr(c, f), bool | np.bool_), f, "must be true or false")
+    need(c.data_root is None or isinstance(c.data_root, str | os.PathLike), "data_root",
+         "must be None or a folder path")
     need(c.sharpness_kind in SHARPNESS_KINDS, "sharpness_kind",
          f"must be one of {', '.join(SHARPNESS_KINDS)}")
     need(c.device in (None, "cpu", "cuda") or str(c.device).startswith("cuda:"), "device",
@@ -455,6 +467,10 @@ class _Run:
     # -- results ------------------------------------------------------------------------------------
     def results(self) -> dict:
         summary = self._summary()
+        # Rewritten from the checkpoint: a kill between the final checkpoint and the per-epoch writes
+        # would otherwise leave records of a finished run stale for good (it never trains again).
+        T.write_jsonl(self.run_dir / "epochs.jsonl", self.records)
+        T.write_jsonl(self.run_dir / "sharpness.jsonl", self.sharp)
         T.write_json(self.run_dir / "summary.json", summary)
         return {"summary": summary, "epochs": list(self.records), "sharpness": list(self.sharp)}
 

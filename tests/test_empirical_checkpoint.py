@@ -138,9 +138,15 @@ def test_checkpoint_contents_and_other_config_rejected(tmp_path):
     mask = np.load(tmp_path / "noise_mask.npy")
     assert mask.sum() == round(0.2 * 96) == int(ck["noise_mask"].sum())
     assert out["summary"]["n_noisy"] == mask.sum()
-    # Finished: a second call reloads instead of training again.
+    # Finished: a second call reloads instead of training again, and rewrites records that a kill
+    # between the last checkpoint and the record files left stale.
+    (tmp_path / "epochs.jsonl").write_text("")
+    (tmp_path / "sharpness.jsonl").unlink()
     again = run_training(cfg, tmp_path, device="cpu")
     assert again["epochs"] == out["epochs"]
+    lines = (tmp_path / "epochs.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1]
+    assert len((tmp_path / "sharpness.jsonl").read_text().splitlines()) == len(out["sharpness"]) == 4
     with pytest.raises(ValueError, match=r"another config \(width: 2 there, 3 here\)"):
         run_training(cfg.replace(width=3), tmp_path, device="cpu")
     # Non-semantic fields (device, checkpoint cadence) do not block a resume.

@@ -54,6 +54,14 @@ def test_semantic_dict_and_from_dict():
     ("optimizer", "lbfgs", "optimizer"),
     ("width", 0, "width must be a positive integer"),
     ("sharpness_epochs", "sometimes", "sharpness_epochs"),
+    # Wrong types from a TOML file: one line, not a TypeError from a comparison deep inside.
+    ("weight_decay", "x", "weight_decay must be None or a finite number"),
+    ("momentum", "x", "momentum must be a number in \\[0, 1\\)"),
+    ("momentum", 1.5, "momentum"),
+    ("lr", float("inf"), "lr must be None or a finite number > 0"),
+    ("sharpness_radius", -3, "sharpness_radius must be a finite number > 0"),
+    ("augment", "false", "augment must be true or false"),
+    ("data_root", 3, "data_root"),
 ])
 def test_bad_config_is_one_line(field, value, needle):
     with pytest.raises(ValueError, match=needle) as info:
