@@ -151,3 +151,20 @@ def test_theory_config_collects_model_parameters(tmp_path):
     path.write_text(path.read_text().replace("snr=2", "snrr=2"))
     with pytest.raises(ValueError, match="unknown sweep parameter 'snrr'"):
         load_experiment(path)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("base.estimator=maxmargin", "unknown estimator 'maxmargin'"),
+    ("grid.ratio=[0.5, 0]", "ratio must be > 0"),
+    ("base.noise_rate=0.5", r"noise_rate must be in \[0, 0.5\)"),
+    ("base.n_samples=0", "n_samples must be a positive integer"),
+])
+def test_bad_theory_point_fails_at_load_not_per_run(tmp_path, override, message):
+    # a typo must not become one recorded failure per grid point
+    pytest.importorskip("benign.theory.sweep")
+    path = tmp_path / "t.toml"
+    path.write_text('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="max_margin"\nn_samples=50\n'
+                    'noise_rate=0.1\n[grid]\nratio=[0.5, 2]\n')
+    assert len(load_experiment(path).runs) == 2
+    with pytest.raises(ValueError, match=message):
+        load_experiment(path, overrides=[override])
