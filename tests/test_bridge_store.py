@@ -113,9 +113,14 @@ def test_permission_denied_results_folder(tmp_path):
         ResultsStore(locked / "r", writable=True)
 
 
-def test_load_results_of_a_missing_folder_says_so(tmp_path):
+def test_load_results_of_a_missing_folder_says_so(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_results(tmp_path / "nothing")
+    assert cli_main(["collect", "--results", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert cli_main(["collect", "--results", str(tmp_path / "file")]) == 2
+    assert "is a file, not a results folder" in capsys.readouterr().err
 
 
 def test_a_run_computed_by_two_processes_counts_once(tmp_path, caplog):

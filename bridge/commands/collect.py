@@ -16,6 +16,8 @@ def main(args) -> int:
     from benign.bridge.store import ResultsStore
 
     root = Path(args.results)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"--results {root} is a file, not a results folder; pass --results DIR")
     if not root.is_dir():
         raise FileNotFoundError(f"results folder {root} does not exist; run an experiment first "
                                 "or pass --results DIR")
