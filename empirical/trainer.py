@@ -97,6 +97,10 @@ class DeviceData:
         x = self.images[idx.to(self.device)]
         if augment_seed is not None:
             dy, dx, fl = crop_flip_params(x.shape[0], _generator(augment_seed), pad)
+            if x.is_cuda:
+                # A pageable host->device copy synchronises the stream; pinned + non_blocking does not,
+                # so the CPU keeps queueing kernels ahead of the GPU.
+                dy, dx, fl = (t.pin_memory().to(x.device, non_blocking=True) for t in (dy, dx, fl))
             x = apply_crop_flip(x, dy, dx, fl, pad)
         x = (x.to(torch.float32) - self._shift) / self._scale  # == augment.normalize(x, mean, std)
         if x.is_cuda:
@@ -162,7 +166,8 @@ def train_epoch(
     model.train()
     n = data.n
     steps = math.ceil(n / batch_size)
-    perm = torch.randperm(n, generator=_generator(derive_seed(seed, ORDER, epoch)))
+    # Moved to the device once per epoch: per-step index copies would each synchronise the GPU.
+    perm = torch.randperm(n, generator=_generator(derive_seed(seed, ORDER, epoch))).to(data.device)
     loss_sum = torch.zeros((), device=data.device)
     seen = 0
     for step in range(start_step, steps):
