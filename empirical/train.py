@@ -288,6 +288,8 @@ def run_training(
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(dev)!r} requested but no CUDA GPU is available; use device 'cpu'")
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"run folder {run_dir} is a file; give a folder (--out) for the run's records")
     run_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(run_dir)
     state = _Run(config, run_dir, dev)

@@ -193,3 +193,21 @@ def test_cli_train_and_errors(cifar_root, tmp_path, capsys):
     assert "dataset must be one of" in capsys.readouterr().err
     assert main(["train", "--noise-rate", "1.5", "--out", str(tmp_path / "x")]) == 2
     assert np.load(out / "noise_mask.npy").sum() == 6
+
+
+def test_cli_bad_paths_are_one_line(tmp_path, capsys):
+    from benign.bridge.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = [
+        (["--out", str(afile)], "is a file"),
+        (["--out", str(tmp_path / "r"), "--config", str(tmp_path / "nope.toml")], "--config"),
+    ]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("train = 3\n")
+    cases.append((["--out", str(tmp_path / "r"), "--config", str(bad)], "must be a table"))
+    for extra, needle in cases:
+        assert main(["train", "--dataset", "synthetic", "--epochs", "1", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err

@@ -68,11 +68,16 @@ def build_config(args):
     values: dict = {}
     if getattr(args, "config", None):
         path = Path(args.config)
+        if not path.is_file():
+            raise FileNotFoundError(f"--config {path}: no such file")
         try:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"--config {path} is not valid TOML ({exc})") from None
-        values.update(data.get("train", data))
+        table = data.get("train", data)
+        if not isinstance(table, dict):
+            raise ValueError(f"--config {path}: 'train' must be a table ([train]) of TrainConfig fields")
+        values.update(table)
     for _, (field, _, _) in FLAGS.items():
         if hasattr(args, field):
             values[field] = getattr(args, field)
