@@ -204,6 +204,8 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     timings: dict[str, float] = {}
     # the dataset first: a missing one is a one-line error before any work is done
     name, notes = (_paper_dataset() if scale == "paper" else choose_dataset(dataset, download=download))
+    opts = {"workers": workers} if executor == "local" and workers is not None else {}
+    runner = make_executor(executor, **opts)  # likewise a bad --executor/--workers
     t0 = time.perf_counter()
     fig, data = overlay.plot_theory(thresholds)
     theory_png = save(fig, data, out / "theory_phase")["png"]
@@ -211,8 +213,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
 
     t0 = time.perf_counter()
     exp = demo_experiment(out, scale, name, device)
-    opts = {"workers": workers} if executor == "local" and workers else {}
-    summary = run_experiment(exp, make_executor(executor, **opts), progress=progress)
+    summary = run_experiment(exp, runner, progress=progress)
     log.info("%s", summary.line())
     if summary.failed:
         log.warning("%d run(s) failed; the report shows the others. First error: %s", summary.failed,
@@ -222,6 +223,10 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     t0 = time.perf_counter()
     loaded = (load_results(exp.results), load_epochs(exp.results), load_sharpness(exp.results))
     runs, epochs, sharp = (_only(t, exp) for t in loaded)
+    if runs.empty:  # analyze() would say "run the experiment first", which the user just did
+        first = summary.errors[0] if summary.errors else "?"
+        raise ValueError(f"every run of the demo sweep failed (first: {first}); tracebacks in "
+                         f"{exp.results}/runs/<key>/error.txt")
     if scale != "demo":
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,

@@ -74,3 +74,24 @@ def test_dataset_fallback_order(monkeypatch, present, expected):
     if "cifar10" not in present:
         with pytest.raises(FileNotFoundError, match="cifar10"):
             choose_dataset("cifar10")
+
+
+def test_demo_checks_executor_first_and_names_failed_runs(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("benign.bridge.phase_plot")
+    from benign.bridge import runners
+    from benign.bridge.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--scale", "smoke", "--out", str(out), "--executor", "condor"]) == 2
+    assert "unknown executor 'condor'" in capsys.readouterr().err and not out.exists()  # nothing done yet
+    assert main(["demo", "--scale", "smoke", "--out", str(out), "--workers", "0"]) == 2
+    assert "need at least 1 worker" in capsys.readouterr().err
+
+    def broken(config, run_dir, *, device=None):
+        raise RuntimeError("no GPU memory")
+
+    monkeypatch.setitem(runners.KINDS, "train", runners.Kind("train", runners.KINDS["train"].config, broken))
+    assert main(["demo", "--scale", "smoke", "--out", str(out), "--executor", "debug",
+                 "--dataset", "synthetic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "every run of the demo sweep failed" in err and "RuntimeError: no GPU memory" in err
