@@ -228,6 +228,11 @@ def prepare_data(config: TrainConfig, device: torch.device):
     if key in _CACHE:
         return _CACHE[key]
     train_raw, test_raw = _load(config, "train"), _load(config, "test")
+    if list(train_raw.classes) != list(test_raw.classes):
+        # Folder datasets index classes per split: different folder sets would silently mislabel the test.
+        only = sorted(set(train_raw.classes) ^ set(test_raw.classes))[:5] or ["(same names, other order)"]
+        raise ValueError(f"{config.dataset}: the train and test splits have different classes "
+                         f"({', '.join(map(str, only))}); give both splits the same class folders")
     n_classes = len(train_raw.classes)
     idx = balanced_subsample(train_raw.labels, config.n_samples, config.data_seed)
     tidx = (np.arange(len(test_raw.labels)) if config.n_test is None or config.n_test >= len(test_raw.labels)

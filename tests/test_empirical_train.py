@@ -211,3 +211,20 @@ def test_cli_bad_paths_are_one_line(tmp_path, capsys):
         assert main(["train", "--dataset", "synthetic", "--epochs", "1", *extra]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err
+
+
+def test_split_class_mismatch_is_refused(tmp_path, monkeypatch):
+    """ImageFolder numbers classes per split: a val/ without one train class would shift the test labels."""
+    from benign.empirical.train import prepare_data
+    from PIL import Image
+
+    monkeypatch.setenv("BENIGN_CACHE", str(tmp_path / "cache"))
+    for split, classes in (("train", "abc"), ("val", "ac")):
+        for c in classes:
+            (tmp_path / split / c).mkdir(parents=True)
+            for i in range(2):
+                Image.new("RGB", (10, 10), (40 * i, 80, 120)).save(tmp_path / split / c / f"{i}.png")
+    cfg = TrainConfig(dataset="imagenet-subset", data_root=str(tmp_path), n_samples=6, resolution=8)
+    with pytest.raises(ValueError, match="different classes \\(b\\)") as info:
+        prepare_data(cfg, torch.device("cpu"))
+    assert "\n" not in str(info.value)
