@@ -130,3 +130,21 @@ def test_cli_bad_input_is_one_line(argv, msg, tmp_path, capsys):
     assert main(["theory", "phase", "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("benign: error:") and msg in err and "\n" not in err
+
+
+def test_cli_simulate_defaults_are_phase_sim_config(monkeypatch, tmp_path):
+    """--simulate without --n-samples/--gd-steps runs PhaseSimConfig's defaults (one source of defaults)."""
+    seen = []
+
+    def capture(ratios, etas, seeds, cfg, progress=None):
+        seen.append(cfg)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(ps, "simulate_phase_grid", capture)
+    cases = ((["--snr", "2"], ps.PhaseSimConfig(snr=2.0)),
+             (["--n-samples", "50", "--gd-steps", "7"], ps.PhaseSimConfig(n_samples=50, gd_steps=7)))
+    for argv, want in cases:
+        with pytest.raises(RuntimeError, match="captured"):
+            main(["theory", "phase", "--simulate", "--ratios", "1", "--noise-rates", "0", "--seeds", "1",
+                  "--out", str(tmp_path), *argv])
+        assert seen[-1] == want

@@ -41,7 +41,7 @@ class PhaseSimConfig:
 
     n_samples: int = 200
     snr: float = 3.0
-    gd_steps: int = 2000
+    gd_steps: int = 1000
     gd_records: int = 40
     lr_scale: float = 1.0
 

@@ -55,10 +55,10 @@ def add_parser(actions) -> None:
     p.add_argument("--noise-rates", help="values '0,0.1' or 'lin:START:STOP:NUM' "
                    "(default lin:0:0.45:50 closed form, lin:0:0.4:5 simulated)")
     p.add_argument("--tolerance", type=float, default=0.01, help="cost regarded as benign (default 0.01)")
-    p.add_argument("--n-samples", type=int, default=200, help="n for --simulate (default 200)")
+    p.add_argument("--n-samples", type=int, help="n for --simulate (default: PhaseSimConfig, 200)")
     p.add_argument("--seeds", default="3", help="--simulate seeds: a count ('3' = 0..2) or a list '0,4'")
-    p.add_argument("--gd-steps", type=int, default=1000, help="logistic-GD steps for the early-stopped "
-                   "comparator in --simulate (0 = averaging only; default 1000)")
+    p.add_argument("--gd-steps", type=int, help="logistic-GD steps for the early-stopped "
+                   "comparator in --simulate (0 = averaging only; default: PhaseSimConfig, 1000)")
     p.add_argument("--out", default="figures/theory", help="output folder (default figures/theory)")
     p.add_argument("--stem", help="file stem (default phase_<model>_<closed|sim>_<value>)")
     p.set_defaults(func=run)
@@ -127,7 +127,8 @@ def run(args) -> int:
     if args.simulate:
         if math.isinf(snr):
             raise ValueError("--simulate needs a finite --snr")
-        cfg = phase_sim.PhaseSimConfig(n_samples=args.n_samples, snr=snr, gd_steps=args.gd_steps)
+        given = {"n_samples": args.n_samples, "gd_steps": args.gd_steps}  # unset: the config's defaults
+        cfg = phase_sim.PhaseSimConfig(snr=snr, **{k: v for k, v in given.items() if v is not None})
         seeds = _seeds(args.seeds)
         try:
             from tqdm import tqdm
@@ -138,7 +139,7 @@ def run(args) -> int:
             sim = phase_sim.simulate_phase_grid(ratios, etas, seeds, cfg, progress=progress)
         grid = phase_sim.summarize_phase_grid(sim)
         grid["regime"] = _simulated_regime(grid)
-        title = f"max-margin − early-stopped, n = {args.n_samples}, r = {snr:g}, {len(seeds)} seeds"
+        title = f"max-margin − early-stopped, n = {cfg.n_samples}, r = {snr:g}, {len(seeds)} seeds"
     else:
         grid = mm.mm_phase_grid(ratios, etas, snr, tolerance=args.tolerance)
         grid["regime"] = _predicted_regime(grid, snr)
