@@ -299,7 +299,8 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
 
     At κ = 0 the feasibility condition of theory.md §1.3 reads F(0, ρ) = (1 − ρ²)ψ, so
     ψ* = min_ρ [(1 − η) J(−rρ) + η J(rρ)] / (1 − ρ²) (r = ∞: min_c (1 − η)J(−c) + ηJ(c)).
-    r = 0 gives Cover's capacity ψ* = 1/2. Solved by the root of the derivative in c = rρ.
+    r → 0 gives Cover's capacity ψ* = 1/2 (r must be > 0 here). Solved by the root of the
+    derivative in c = rρ.
 
     Returns
     -------
