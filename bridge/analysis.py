@@ -136,14 +136,16 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     _fig(saved, "phase_overlay_raw", overlay.plot_overlay(annotated, "ratio", thresholds),
          out / "phase_overlay_raw", "Theory phase diagram with measured runs (raw p/N)",
          "Max-margin GMM closed form (theory.md §1.3) at infinite SNR: colour = predicted δ = floor/η, "
-         "contour = predicted benign boundary (δ = 0.1), markers = measured runs at their raw p/N coloured "
+         f"contour = predicted benign boundary (δ = {thresholds.benign_delta:g}), markers = measured runs at "
+         "their raw p/N coloured "
          "by measured regime. Raw p/N is NOT the theory's ψ (theory.md §1.4).", figures)
     if annotated["ratio_normalized"].notna().any():
         fig_data = overlay.plot_overlay(annotated, "ratio_normalized", thresholds)
         _fig(saved, "phase_overlay_normalized", fig_data, out / "phase_overlay_normalized",
              "Theory phase diagram with measured runs (normalised p/N)",
              "Same diagram; runs placed at p/N divided by their family's measured interpolation threshold "
-             "(train error ≤ 1 %), so 1 means 'just interpolates', like the theory's threshold.", figures)
+             f"(train error ≤ {thresholds.interp_train_error:.3g}), so 1 means 'just interpolates', like the "
+             "theory's threshold.", figures)
     families = _families(annotated)
     for family, fam_runs in families:
         # one set of curves per dataset x model (the Wen et al. control compares two datasets)

@@ -88,7 +88,8 @@ seed = [0, 1, 2]
 
 THEORY_CAPTION = (
     "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR (theory.md §1.3): "
-    "colour = predicted δ = floor/η; black = benign boundary δ = 0.1; dashed = δ = 1; blank = not separable. "
+    "colour = predicted δ = floor/η; black = benign boundary δ = {benign:g}; dashed = δ = {cat:g}; "
+    "blank = not separable. "
     "The phase change of Wen et al.: fitting the noise is benign only with enough overparameterisation ψ."
 )
 
@@ -229,10 +230,11 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
                          f"{exp.results}/runs/<key>/error.txt")
     if scale != "demo":
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
+    caption = THEORY_CAPTION.format(benign=thresholds.benign_delta, cat=thresholds.catastrophic_delta)
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,
                      title=f"benign demo: {name}, {exp.base.get('model', 'cnn5')}-k, width × noise",
                      source=exp.source, config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
-                     thresholds=thresholds, extra_figures=[ReportFigure(theory_png, THEORY_CAPTION,
+                     thresholds=thresholds, extra_figures=[ReportFigure(theory_png, caption,
                                                                         "Theory phase diagram")])
     timings["analysis"] = time.perf_counter() - t0
     return DemoResult(out_dir=out, report=result.report, dataset=name, n_runs=len(runs), timings=timings)

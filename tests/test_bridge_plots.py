@@ -164,7 +164,9 @@ def test_analysis_draws_curves_per_dataset(tmp_path):
     a = fake_runs(widths=(1, 4, 16), etas=(0.0, 0.2), seeds=(0,))
     b = a.assign(dataset="other", test_error=a["test_error"] + 0.3, run_id=a["run_id"] + "b")
     runs = pd.concat([a, b], ignore_index=True).assign(key=lambda d: d["run_id"])
-    result = analyze(runs, tmp_path, title="two datasets")
+    from benign.bridge.regimes import RegimeThresholds
+
+    result = analyze(runs, tmp_path, title="two datasets", thresholds=RegimeThresholds(benign_delta=0.25))
     assert {"modelwise_synthetic_cnn5", "modelwise_other_cnn5"} <= set(result.figures)
     assert "modelwise" not in result.figures
     for name, frame in (("synthetic", a), ("other", b)):
@@ -172,3 +174,4 @@ def test_analysis_draws_curves_per_dataset(tmp_path):
         assert drawn["test_error"].to_numpy() == pytest.approx(frame["test_error"].to_numpy())
     html = result.report.read_text()
     assert "Model-wise double descent (other, cnn5)" in html
+    assert "benign boundary (δ = 0.25)" in html and "δ = 0.1" not in html  # captions follow --threshold
