@@ -391,7 +391,10 @@ class _Run:
                 raise ValueError(
                     f"checkpoint {self.ckpt_path} is from another config ({key}: {there!r} there, {here!r} "
                     "here); use another --out folder or delete it")
-        if not torch.equal(ck["noise_mask"].cpu(), self._mask()):
+        # The mask alone misses other data: symmetric noise picks the same positions whatever the labels.
+        here = {"noise_mask": self._mask(), "train_indices": torch.as_tensor(self.indices, dtype=torch.int64),
+                "noisy_labels": torch.as_tensor(np.asarray(self.noisy.labels, dtype=np.int64))}
+        if not all(torch.equal(ck[k].cpu(), v) for k, v in here.items()):
             raise ValueError(f"checkpoint {self.ckpt_path} was trained on other noisy labels "
                              "(data changed?); delete it to restart")
         self.model.load_state_dict(ck["model"])

@@ -228,3 +228,14 @@ def test_split_class_mismatch_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="different classes \\(b\\)") as info:
         prepare_data(cfg, torch.device("cpu"))
     assert "\n" not in str(info.value)
+
+
+def test_resume_on_other_data_is_refused(cifar_root, tmp_path):
+    """data_root is not semantic, so a resume must notice other labels even where the noise mask agrees."""
+    other = tmp_path / "other"
+    write_cifar10(other, n_per_batch=20, seed=1, n_test=40)
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=30, width=1, epochs=1,
+                      sharpness_epochs="none")
+    run_training(cfg, tmp_path / "run", device="cpu")
+    with pytest.raises(ValueError, match="other noisy labels"):
+        run_training(cfg.replace(data_root=str(other)), tmp_path / "run", device="cpu")
