@@ -84,3 +84,9 @@ def test_theory_preset_report(tmp_path, capsys):
     assert main(["run", str(toml), *res2, "--set", "base.n_samples=30", "--executor", "debug"]) == 0
     assert main(["report", str(toml), *res2, "--out", str(tmp_path / "fig3")]) == 2
     assert "--set" not in capsys.readouterr().err  # the hint repeats only what was given
+    # every run failed (max_margin is a classifier): the error says so instead of "run it first"
+    broken = [*res2, "--set", "base.task=regression"]
+    assert main(["run", str(toml), *broken, "--executor", "debug"]) == 1
+    capsys.readouterr()
+    assert main(["report", str(toml), *broken, "--out", str(tmp_path / "fig4")]) == 2
+    assert ": 4 failed (errors: benign status" in capsys.readouterr().err

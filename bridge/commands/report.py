@@ -36,6 +36,12 @@ def main(args) -> int:
         again = f" --scale {args.scale}" if args.scale else ""
         again += f" --results {args.results}" if args.results else ""
         again += "".join(f" --set {o}" for o in args.overrides)
+        failed = load_results(exp.results, failed=True)
+        n_failed = int(failed["key"].isin(keys).sum()) if "key" in failed else 0
+        if n_failed:
+            raise ValueError(f"no finished runs of {exp.name} in {exp.results}: {n_failed} failed (errors: "
+                             f"benign status {args.experiment}{again}); fix and re-run: benign run "
+                             f"{args.experiment}{again}")
         raise ValueError(f"no finished runs of {exp.name} in {exp.results}; run: benign run {args.experiment}"
                          + again)
     out = Path(args.out or f"figures/{exp.name}")
