@@ -14,7 +14,8 @@ from matplotlib.collections import PathCollection, QuadMesh
 
 
 def _grid():
-    return mm.mm_phase_grid(np.geomspace(0.1, 100, 30), np.linspace(0, 0.4, 9), np.inf)
+    grid = mm.mm_phase_grid(np.geomspace(0.1, 100, 30), np.linspace(0, 0.4, 9), np.inf)
+    return grid.rename(columns={"cost_regime": "regime"})  # any regime labelling will do for drawing
 
 
 def _has_contour(ax):

@@ -134,10 +134,11 @@ def test_separability_threshold_and_phase_boundary():
 
 def test_phase_grid_shape_and_regimes():
     g = mm.mm_phase_grid(np.logspace(-1, 2, 12), [0.0, 0.1, 0.3], snr=np.inf, tolerance=0.01)
-    assert len(g) == 36 and set(g.regime) <= {"benign", "tempered", "not interpolating"}
-    assert (g.loc[g.noise_rate == 0.0, "regime"] == "benign").all()
+    assert len(g) == 36 and set(g.cost_regime) <= {"benign", "tempered", "not interpolating"}
+    assert (g.loc[g.noise_rate == 0.0, "cost_regime"] == "benign").all()
     sub = g[(g.noise_rate == 0.3) & g.separable]
-    assert sub.regime.iloc[0] == "tempered" and sub.regime.iloc[-1] == "benign"
+    assert sub.cost_regime.iloc[0] == "tempered" and sub.cost_regime.iloc[-1] == "benign"
+    assert "regime" not in g  # the regime vocabulary is bridge.regimes' (relative δ rule), not this label
     assert not g.interpolation_cost[g.separable].isna().any()
 
 

@@ -12,7 +12,8 @@ metrics          exact population errors of a linear rule
 linear_risk      finite-sample, Belkin-Hsu-Xu and Hastie et al. ridge(less) risks
 effective_rank   Bartlett-Long-Lugosi-Tsigler r_k, R_k, k*
 svp              support-vector proliferation and survival/contamination
-sweep            vectorised (ratio, noise_rate, seed) sweeps and ``run_point``
+sweep            vectorised (ratio, noise_rate, seed) sweeps
+sweep_point      seeded data and ``run_point`` (one tidy record; what the bridge runs)
 phase_change     the ratio where interpolation stops costing, with bootstrap CIs
 mm_asymptotics   max-margin GMM asymptotics with label noise: noise floor, phase boundary
 eigenframework   kernel ridge(less) eigenframework (kappa, E0, risk)

@@ -397,17 +397,19 @@ def _g_sub(log_psi, eta, eps):
 
 
 def mm_phase_grid(ratios, noise_rates, snr=np.inf, *, tolerance: float = 0.01) -> pd.DataFrame:
-    """Closed-form (ψ, η) phase diagram: interpolation cost and regime on the full grid.
+    """Closed-form (ψ, η) phase diagram: interpolation cost and its tolerance label on the full grid.
 
     interpolation_cost = err_MM − err_avg (clean test errors, theory.md §1.3); at r = ∞ it is the
-    noise floor. Regime (theory.md §1.4): ``"not interpolating"`` where the data are not
-    separable (no hard margin), ``"benign"`` where the cost is ≤ ``tolerance``, else
-    ``"tempered"`` (the floor is bounded by η < 1/2, so never catastrophic).
+    noise floor. ``cost_regime`` is the phase-boundary criterion of :func:`phase_boundary`:
+    ``"not interpolating"`` where the data are not separable (no hard margin), ``"benign"`` where
+    the cost is ≤ ``tolerance`` (absolute), else ``"tempered"``. It is deliberately not called
+    ``regime``: the project's regime vocabulary (benign / tempered / catastrophic on the relative
+    noise excess δ = Δ/η, shared with measured runs) is applied by ``benign.bridge.regimes``.
 
     Returns
     -------
     Tidy DataFrame, one row per (ratio, noise_rate): ``ratio, noise_rate, snr, margin,
-    cos_signal, separable, test_error_mm, test_error_avg, interpolation_cost, regime, source``.
+    cos_signal, separable, test_error_mm, test_error_avg, interpolation_cost, cost_regime, source``.
     """
     psi = _ratio(ratios).ravel()
     eta = _eta(noise_rates).ravel()
@@ -417,10 +419,10 @@ def mm_phase_grid(ratios, noise_rates, snr=np.inf, *, tolerance: float = 0.01) -
     mm = mm_fixed_point(P.ravel(), r, E.ravel())
     avg = averaging_error(P.ravel(), r, E.ravel())
     cost = mm["test_error"].to_numpy() - avg["test_error"].to_numpy()
-    regime = np.where(~mm["separable"], "not interpolating", np.where(cost <= eps, "benign", "tempered"))
+    label = np.where(~mm["separable"], "not interpolating", np.where(cost <= eps, "benign", "tempered"))
     return pd.DataFrame({
         "ratio": P.ravel(), "noise_rate": E.ravel(), "snr": r,
         "margin": mm["margin"], "cos_signal": mm["cos_signal"], "separable": mm["separable"],
         "test_error_mm": mm["test_error"], "test_error_avg": avg["test_error"],
-        "interpolation_cost": cost, "regime": regime, "source": "predicted",
+        "interpolation_cost": cost, "cost_regime": label, "source": "predicted",
     })
