@@ -163,6 +163,9 @@ def _validate(c: TrainConfig) -> None:
     need(is_num(c.momentum) and 0 <= c.momentum < 1, "momentum", "must be a number in [0, 1)")
     need(is_num(c.sharpness_radius) and c.sharpness_radius > 0, "sharpness_radius",
          "must be a finite number > 0 (pixels, or singular values for svd kinds)")
+    # svd erases int(radius) singular values: 0.5 would silently make every neighbour x0 itself.
+    need(c.sharpness_kind != "svd" or float(c.sharpness_radius).is_integer(), "sharpness_radius",
+         "must be a whole number of singular values for sharpness_kind 'svd'")
     for f in ("augment", "stop_at_interpolation", "compile", "amp"):
         need(isinstance(getattr(c, f), bool | np.bool_), f, "must be true or false")
     need(c.data_root is None or isinstance(c.data_root, str | os.PathLike), "data_root",
