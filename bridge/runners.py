@@ -58,10 +58,21 @@ class Kind:
 
 
 def run_train(config, run_dir: Path, *, device: str | None = None) -> dict:
-    """Kind ``train``: ``benign.empirical.train.run_training`` (resumes from run_dir/checkpoint.pt)."""
+    """Kind ``train``: ``benign.empirical.train.run_training`` (resumes from run_dir/checkpoint.pt).
+
+    The device is resolved here (run_training's rule: CUDA when available) and recorded in the
+    summary as e.g. ``"cuda (NVIDIA H100 80GB HBM3)"``, so ``prov_device`` says where the run trained
+    even when the config left the device to auto-detection.
+    """
+    import torch
     from benign.empirical.train import run_training
 
-    return run_training(config, run_dir, device=device, progress=False)
+    device = device or config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    result = run_training(config, run_dir, device=device, progress=False)
+    label = str(device)
+    if label.startswith("cuda") and torch.cuda.is_available():
+        label = f"{label} ({torch.cuda.get_device_name(torch.device(label))})"
+    return {**result, "summary": {**result.get("summary", {}), "device": label}}
 
 
 def run_theory(config, run_dir: Path, *, device: str | None = None) -> dict:
@@ -167,7 +178,8 @@ def make_record(task: RunTask, status: str, summary: dict, *, error: str | None,
     record.update({k: v for k, v in summary.items() if k not in ("key", "experiment", "kind", "status")})
     if error is not None:
         record["error"] = error
-    dev = device or str(getattr(task.config, "device", None) or summary.get("device") or "cpu")
+    # what the runner reports it ran on first: a config's device may be None (auto) or just "cuda"
+    dev = device or str(summary.get("device") or getattr(task.config, "device", None) or "cpu")
     record.update(provenance(config.get("seed"), dev))
     record["prov_elapsed_s"] = round(elapsed, 4)
     record["prov_resumed"] = resumed

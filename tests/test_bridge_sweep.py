@@ -111,6 +111,33 @@ def test_dry_run_prints_the_plan(tmp_path, capsys):
     assert "fake-sweep: 2 runs, 2 to compute with the local executor" in capsys.readouterr().out
 
 
+def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
+    # device None (auto) picked CUDA but the record said "cpu": the runner now reports what it used
+    torch = pytest.importorskip("torch")
+    from benign.bridge import runners
+    from benign.empirical import train
+    from benign.empirical.train import TrainConfig
+
+    seen = {}
+
+    def fake_training(config, run_dir, *, device=None, progress=None):
+        seen["device"] = device
+        return {"summary": {"test_error": 0.5}}
+
+    monkeypatch.setattr(train, "run_training", fake_training)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Fake GPU")
+    task = runners.RunTask(key="k", kind="train", experiment="e", config=TrainConfig(device=None),
+                           runner=runners.run_train, results=str(tmp_path))
+    assert runners.execute(task).status == "done"
+    record = ResultsStore(tmp_path).latest()["k"]
+    assert seen["device"] == "cuda" and record["prov_device"] == "cuda (Fake GPU)"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    runners.execute(runners.RunTask(key="c", kind="train", experiment="e", config=TrainConfig(device=None),
+                                    runner=runners.run_train, results=str(tmp_path)))
+    assert seen["device"] == "cpu" and ResultsStore(tmp_path).latest()["c"]["prov_device"] == "cpu"
+
+
 def test_theory_kind_records_equal_run_point(tmp_path):
     sweep = pytest.importorskip("benign.theory.sweep")
     path = tmp_path / "t.toml"
