@@ -174,7 +174,8 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
         else:
             out["e0"] = clean[error].mean() if len(clean) else np.nan
         out.index = df.index
-    out["noise_excess"] = out[error] - out["e0"]
+    # at η = 0, error − e0 is one seed's deviation from the seed mean, not an excess due to noise
+    out["noise_excess"] = np.where(eta.to_numpy() > 0, out[error] - out["e0"], out[error] * 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["delta"] = np.where(eta.to_numpy() > 0, out["noise_excess"] / eta.to_numpy(), 0.0)
     return out

@@ -82,6 +82,7 @@ def test_noise_excess_uses_seed_mean_of_same_configuration():
     assert out.index.equals(df.index)
     assert out["e0"].tolist() == pytest.approx([0.11, 0.11, 0.11, 0.06, 0.06, 0.06])
     assert out.loc[2, "noise_excess"] == pytest.approx(0.09)
+    assert out.loc[[0, 1, 3, 4], "noise_excess"].tolist() == [0.0] * 4  # documented: eta = 0 has no excess
     assert out.loc[2, "delta"] == pytest.approx(0.45)  # 0.09 / 0.2
     assert out.loc[5, "delta"] == pytest.approx(0.025)
     assert out.loc[2, "gap"] == pytest.approx(0.05)
