@@ -176,13 +176,6 @@ def _paper_dataset() -> tuple[str, list[str]]:
     return "cifar10", []
 
 
-def _only(table, exp):
-    """Rows of ``exp``'s runs (a results folder may also hold runs of other scales)."""
-    if table is None or "key" not in table.columns:
-        return table
-    return table[table["key"].isin(set(exp.keys))].reset_index(drop=True)
-
-
 def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo", dataset: str = "auto",
              download: bool = False, executor: str = "local", workers: int | None = None,
              device: str | None = None, progress: bool | None = None,
@@ -198,7 +191,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     from benign.bridge.executors import make_executor
     from benign.bridge.plots import save
     from benign.bridge.report import ReportFigure
-    from benign.bridge.store import load_epochs, load_results, load_sharpness
+    from benign.bridge.store import load_experiment_tables
     from benign.bridge.sweep import run_experiment
 
     out = Path(out_dir)
@@ -222,8 +215,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     timings["sweep"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    loaded = (load_results(exp.results), load_epochs(exp.results), load_sharpness(exp.results))
-    runs, epochs, sharp = (_only(t, exp) for t in loaded)
+    runs, epochs, sharp = load_experiment_tables(exp)
     if runs.empty:  # analyze() would say "run the experiment first", which the user just did
         first = summary.errors[0] if summary.errors else "?"
         raise ValueError(f"every run of the demo sweep failed (first: {first}); tracebacks in "

@@ -297,6 +297,27 @@ def load_sharpness(results_dir: str | os.PathLike):
     return _load_table(results_dir, "sharpness")
 
 
+def load_experiment_tables(exp):
+    """Runs, epochs and sharpness rows of exactly ``exp``'s runs (by run key).
+
+    A results folder may also hold runs of other scales or ``--set`` overrides of the same
+    experiment; figures and reports must only see the runs the experiment file asks for.
+
+    Returns
+    -------
+    ``(runs, epochs, sharpness)``: DataFrames as :func:`load_results`, :func:`load_epochs`,
+    :func:`load_sharpness` return them, filtered to ``exp.keys``.
+    """
+    keys = set(exp.keys)
+
+    def only(table):
+        if table is None or "key" not in table:
+            return table
+        return table[table["key"].isin(keys)].reset_index(drop=True)
+
+    return tuple(only(load(exp.results)) for load in (load_results, load_epochs, load_sharpness))
+
+
 def _load_table(results_dir, name: str):
     import pandas as pd
 

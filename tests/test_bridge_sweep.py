@@ -13,7 +13,7 @@ import pytest
 from _sweep_fake import strip_provenance, write_experiment
 from benign.bridge.cli import main as cli_main
 from benign.bridge.config import load_experiment
-from benign.bridge.store import ResultsStore, load_epochs, load_results
+from benign.bridge.store import ResultsStore, load_epochs, load_experiment_tables, load_results
 from benign.bridge.sweep import run_experiment
 
 TESTS = Path(__file__).resolve().parent
@@ -44,6 +44,15 @@ def test_rerun_computes_nothing_twice(tmp_path):
     # Growing the grid computes only the new points.
     bigger = load_experiment(write_experiment(tmp_path, xs=(1, 2, 3, 4)), results=tmp_path / "r")
     assert run_experiment(bigger, "debug", progress=False).ran == {"done": 2}
+
+
+def test_experiment_tables_hold_only_its_own_runs(tmp_path):
+    small = load_experiment(write_experiment(tmp_path, xs=(1, 2)), results=tmp_path / "r")
+    bigger = write_experiment(tmp_path, xs=(1, 2, 3, 4), name="bigger.toml")
+    run_experiment(load_experiment(bigger, results=tmp_path / "r"), "debug", progress=False)  # a superset
+    runs, epochs, _ = load_experiment_tables(small)
+    assert sorted(runs["key"]) == sorted(small.keys) and len(load_results(tmp_path / "r")) > len(runs)
+    assert set(epochs["key"]) == set(small.keys) and len(epochs) == len(small.keys) * 3
 
 
 def test_failures_are_recorded_then_retried(tmp_path, monkeypatch, capsys):

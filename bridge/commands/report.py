@@ -22,16 +22,12 @@ def main(args) -> int:
 
     from benign.bridge.config import load_experiment
     from benign.bridge.regimes import parse_thresholds
-    from benign.bridge.store import load_epochs, load_results, load_sharpness
+    from benign.bridge.store import load_experiment_tables, load_results
 
     thresholds = parse_thresholds(args.threshold)
     exp = load_experiment(args.experiment, scale=args.scale, overrides=args.overrides, results=args.results)
     keys = set(exp.keys)
-    tables = []
-    for loader in (load_results, load_epochs, load_sharpness):
-        t = loader(exp.results)
-        tables.append(t[t["key"].isin(keys)].reset_index(drop=True) if t is not None and "key" in t else t)
-    runs, epochs, sharp = tables
+    runs, epochs, sharp = load_experiment_tables(exp)
     if runs is None or runs.empty:
         again = f" --scale {args.scale}" if args.scale else ""
         again += f" --results {args.results}" if args.results else ""
