@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 import re
 import tomllib
 import typing
@@ -216,6 +217,20 @@ def parse_override(text: str) -> tuple[str, str, Any]:
 # --------------------------------------------------------------------------- loading
 
 
+def read_toml(path: str | os.PathLike, what: str = "TOML file") -> dict:
+    """Parse a TOML file; a missing file, a folder or bad syntax is one line naming ``what`` and the path."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{what} {path} is a folder; pass a file ({path}/NAME.toml)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {path}: malformed TOML: {exc}") from None
+
+
 def load_experiment(path: str | Path, scale: str | None = None, overrides: Iterable[str] = (),
                     results: str | Path | None = None) -> Experiment:
     """Read, validate and expand an experiment TOML file.
@@ -233,15 +248,7 @@ def load_experiment(path: str | Path, scale: str | None = None, overrides: Itera
         With one line naming the file and the offending section/field.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"experiment file {path} does not exist") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"{path} is a folder; pass an experiment file ({path}/NAME.toml)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: malformed TOML: {exc}") from None
+    doc = read_toml(path, "experiment file")
     try:
         return _build(doc, path, scale, list(overrides), results)
     except ValueError as exc:

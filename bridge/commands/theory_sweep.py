@@ -67,12 +67,9 @@ def add_parser(actions) -> None:
 
 
 def _load_toml(path: Path) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"--config: no such file {path}")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: malformed TOML ({exc})") from None
+    from benign.bridge.config import read_toml
+
+    doc = read_toml(path, "--config")
     flat, params = {}, {}
     for section, body in doc.items():
         if section not in SECTIONS:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tomllib
 from pathlib import Path
 
 S = argparse.SUPPRESS
@@ -67,13 +66,10 @@ def build_config(args):
 
     values: dict = {}
     if getattr(args, "config", None):
+        from benign.bridge.config import read_toml
+
         path = Path(args.config)
-        if not path.is_file():
-            raise FileNotFoundError(f"--config {path}: no such file")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"--config {path} is not valid TOML ({exc})") from None
+        data = read_toml(path, "--config")
         table = data.get("train", data)
         if not isinstance(table, dict):
             raise ValueError(f"--config {path}: 'train' must be a table ([train]) of TrainConfig fields")
