@@ -18,12 +18,10 @@ device-resident data. Runs are sequential, not concurrent. On CPU everything is 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,162 +35,21 @@ from .checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from .sharpness import KINDS as SHARPNESS_KINDS
+
+# Re-exported: the config used to live here and callers import it from this module.
+from .train_config import (  # noqa: F401
+    DATASET_NAMES,
+    MODEL_NAMES,
+    NON_SEMANTIC,
+    TrainConfig,
+    sharpness_schedule,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["TrainConfig", "run_training", "run_many", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES"]
 
-DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "synthetic")
-MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
-NOISE_KINDS = ("symmetric", "uniform", "pair")
-#: Fields that do not change results (paths, devices, speed knobs, checkpoint cadence).
-NON_SEMANTIC = frozenset({"data_root", "device", "compile", "amp", "checkpoint_every"})
 CHECKPOINT_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of one training run; the single source of defaults.
-
-    Semantic fields (they change results) are everything but :data:`NON_SEMANTIC`.
-
-    Attributes
-    ----------
-    dataset, data_root : dataset name (``DATASET_NAMES``) and optional root folder.
-    n_samples, n_test : class-balanced train subset size; test subset size (None = whole test split).
-    data_seed : seed of the subsamples, the label noise and the sharpness subsets (fixed across widths).
-    model, width : ``MODEL_NAMES`` entry and its width k.
-    noise_rate, noise_kind : η in [0, 1) and the noise convention (``symmetric`` = always a wrong class,
-        Nakkiran's; see :func:`benign.empirical.noise.inject_label_noise`).
-    optimizer, lr, weight_decay, momentum : preset "adam" (Nakkiran: 1e-4, constant) or "sgd"
-        (0.1, momentum 0.9, wd 5e-4, cosine over the run); ``lr`` / ``weight_decay`` None → preset.
-    batch_size, epochs, augment : minibatch size, epoch budget, crop(pad 4)+flip on/off.
-    seed : seed of the initialisation, batch order and augmentation.
-    sharpness_epochs : "log" (1, 2, 4, 8, … and the last epoch), "all", "none", or "1,5,20".
-    sharpness_samples, sharpness_kind, sharpness_radius, sharpness_points : M neighbours, neighbourhood
-        kind (:data:`benign.empirical.sharpness.KINDS`), radius (px or singular values), and the number
-        of clean / noisy / test points measured.
-    stop_at_interpolation : stop once train error ≤ 0.1 % (``interpolated_01``).
-    resolution : image side for the ImageNet subset / synthetic data (None = dataset default).
-    checkpoint_every : also checkpoint every this many optimiser steps (0 = only at epoch ends).
-    device, compile, amp : "cpu"/"cuda"/None (auto); ``torch.compile`` the model; bf16 autocast on CUDA.
-    """
-
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None
-    n_samples: int = 1000
-    n_test: int | None = None
-    data_seed: int = 0
-    model: str = "cnn5"
-    width: int = 4
-    noise_rate: float = 0.2
-    noise_kind: str = "symmetric"
-    optimizer: str = "adam"
-    lr: float | None = None
-    weight_decay: float | None = None
-    momentum: float = 0.9
-    batch_size: int = 128
-    epochs: int = 20
-    augment: bool = True
-    seed: int = 0
-    sharpness_epochs: str = "log"
-    sharpness_samples: int = 4
-    sharpness_kind: str = "shift"
-    sharpness_radius: float = 1.0
-    sharpness_points: int = 256
-    stop_at_interpolation: bool = False
-    resolution: int | None = None
-    checkpoint_every: int = 0
-    device: str | None = None
-    compile: bool = False
-    amp: bool = True
-
-    def __post_init__(self) -> None:
-        _validate(self)
-
-    def semantic_dict(self) -> dict:
-        """Fields that change results (for hashing, resume checks and record columns)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in NON_SEMANTIC}
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        """Build from a mapping (TOML / JSON); an unknown field is a one-line ValueError naming it."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key in d:
-            if key not in names:
-                raise ValueError(
-                    f"unknown training config field {key!r}; valid fields: {', '.join(sorted(names))}")
-        return cls(**d)
-
-    def replace(self, **changes) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
-
-
-def _validate(c: TrainConfig) -> None:
-    def need(ok: bool, field: str, what: str) -> None:
-        if not ok:
-            raise ValueError(f"{field} {what}, got {getattr(c, field)!r}")
-
-    def is_int(v) -> bool:
-        return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-    need(c.dataset in DATASET_NAMES, "dataset", f"must be one of {', '.join(DATASET_NAMES)}")
-    need(c.model in MODEL_NAMES, "model", f"must be one of {', '.join(MODEL_NAMES)}")
-    need(c.optimizer in T.OPTIMIZER_PRESETS, "optimizer", "must be 'adam' or 'sgd'")
-    need(c.noise_kind in NOISE_KINDS, "noise_kind", f"must be one of {', '.join(NOISE_KINDS)}")
-    need(isinstance(c.noise_rate, int | float) and not isinstance(c.noise_rate, bool)
-         and 0.0 <= c.noise_rate < 1.0, "noise_rate", "must be a number in [0, 1)")
-    for f in ("n_samples", "width", "batch_size", "epochs"):
-        need(is_int(getattr(c, f)) and getattr(c, f) >= 1, f, "must be a positive integer")
-    for f in ("data_seed", "seed", "sharpness_points", "checkpoint_every"):
-        need(is_int(getattr(c, f)) and getattr(c, f) >= 0, f, "must be a non-negative integer")
-    need(is_int(c.sharpness_samples) and c.sharpness_samples >= 1, "sharpness_samples", "must be >= 1")
-    need(c.n_test is None or (is_int(c.n_test) and c.n_test >= 1), "n_test",
-         "must be None or a positive integer")
-    def is_num(v) -> bool:
-        return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) \
-            and math.isfinite(v)
-
-    need(c.lr is None or (is_num(c.lr) and c.lr > 0), "lr", "must be None or a finite number > 0")
-    need(c.weight_decay is None or (is_num(c.weight_decay) and c.weight_decay >= 0), "weight_decay",
-         "must be None or a finite number >= 0")
-    need(is_num(c.momentum) and 0 <= c.momentum < 1, "momentum", "must be a number in [0, 1)")
-    need(is_num(c.sharpness_radius) and c.sharpness_radius > 0, "sharpness_radius",
-         "must be a finite number > 0 (pixels, or singular values for svd kinds)")
-    # svd erases int(radius) singular values: 0.5 would silently make every neighbour x0 itself.
-    need(c.sharpness_kind != "svd" or float(c.sharpness_radius).is_integer(), "sharpness_radius",
-         "must be a whole number of singular values for sharpness_kind 'svd'")
-    for f in ("augment", "stop_at_interpolation", "compile", "amp"):
-        need(isinstance(getattr(c, f), bool | np.bool_), f, "must be true or false")
-    need(c.data_root is None or isinstance(c.data_root, str | os.PathLike), "data_root",
-         "must be None or a folder path")
-    need(c.sharpness_kind in SHARPNESS_KINDS, "sharpness_kind",
-         f"must be one of {', '.join(SHARPNESS_KINDS)}")
-    need(c.device in (None, "cpu", "cuda") or str(c.device).startswith("cuda:"), "device",
-         "must be None, 'cpu' or 'cuda[:i]'")
-    sharpness_schedule(c.sharpness_epochs, c.epochs)  # raises on a malformed spec
-
-
-def sharpness_schedule(spec: str, epochs: int) -> list[int]:
-    """Epochs (1-based) at which sharpness is measured: "log" = 1, 2, 4, 8, … plus the last epoch."""
-    spec = str(spec).strip().lower()
-    if spec == "none":
-        return []
-    if spec == "all":
-        return list(range(1, epochs + 1))
-    if spec == "log":
-        out = {2 ** i for i in range(int(math.log2(max(epochs, 1))) + 1)} | {epochs}
-        return sorted(e for e in out if e <= epochs)
-    try:
-        out = sorted({int(x) for x in spec.split(",") if x.strip()})
-    except ValueError:
-        raise ValueError(
-            f"sharpness_epochs must be 'log', 'all', 'none' or a list like '1,5,20', got {spec!r}") from None
-    return [e for e in out if 1 <= e <= epochs]
 
 
 # --------------------------------------------------------------------------------------------- data
