@@ -17,3 +17,14 @@ from threadpoolctl import threadpool_limits
 def _one_blas_thread():
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a module's tests (torch loads its own OpenMP after the BLAS limit
+    above is set, so that limit does not reach it; imported here lazily so theory tests stay torch-free)."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

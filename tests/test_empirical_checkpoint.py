@@ -20,14 +20,7 @@ from benign.empirical.checkpoint import (
 )
 from benign.empirical.train import TrainConfig, run_training
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The machine is shared: two threads per test process oversubscribe the cores badly.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _draws():

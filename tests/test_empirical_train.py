@@ -18,13 +18,7 @@ VOCAB = ["epoch", "train_error", "test_error", "train_loss", "test_loss", "train
          "interpolated_1", "interpolated_01", "width", "noise_rate", "n_samples", "ratio", "dataset", "model"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # The machine is shared: two threads per test process oversubscribe the cores badly.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
