@@ -181,16 +181,18 @@ class _Run:
 
         self.config, self.run_dir, self.device = config, run_dir, device
         self.cuda = device.type == "cuda"
-        self.amp = bool(config.amp and self.cuda)
+        fast = T.fast_path(device)
+        self.amp = bool(config.amp and fast)
         data = prepare_data(config, device)
         self.train_data, self.test_data, self.noisy, self.indices, n_classes, channels = data
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(T.derive_seed(config.seed, T.INIT))
             self.model = build_model(config.model, config.width, n_classes=n_classes, in_channels=channels)
         self.model.to(device)
-        if self.cuda:
+        if fast:
             # GPU fast path; channels_last is GPU-only (pathologically slow on this CPU build).
             self.model.to(memory_format=torch.channels_last)
+        if self.cuda:
             torch.backends.cudnn.benchmark = True
         self.n_params = count_parameters(self.model)
         self.steps_per_epoch = math.ceil(self.train_data.n / config.batch_size)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ORDER", "AUGMENT", "INIT", "NOISE", "SHARP",
-    "derive_seed", "DeviceData", "make_optimizer", "make_scheduler", "train_epoch", "evaluate",
+    "derive_seed", "fast_path", "DeviceData", "make_optimizer", "make_scheduler", "train_epoch", "evaluate",
     "OPTIMIZER_PRESETS", "write_jsonl", "write_json", "save_npy", "sharpness_subsets", "sharpness_records",
 ]
 
@@ -54,6 +54,16 @@ def derive_seed(seed: int, *keys: int) -> int:
     """Independent 63-bit seed for ``(seed, *keys)`` via ``np.random.SeedSequence`` (numpy's parallel RNG)."""
     state = np.random.SeedSequence(entropy=int(seed), spawn_key=tuple(int(k) for k in keys)).generate_state(2)
     return int((int(state[0]) << 32 | int(state[1])) & ((1 << 63) - 1))
+
+
+def fast_path(device: torch.device) -> bool:
+    """Whether runs on ``device`` take the GPU fast path (``channels_last`` + bf16 autocast).
+
+    CUDA only: on this CPU build ``channels_last`` training was pathologically slow and bf16 brings no
+    speed. The one switch the trainer, the batches and the tests (which force it on CPU to exercise the
+    fast path's numerics without a GPU) all read.
+    """
+    return device.type == "cuda"
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -103,7 +113,7 @@ class DeviceData:
                 dy, dx, fl = (t.pin_memory().to(x.device, non_blocking=True) for t in (dy, dx, fl))
             x = apply_crop_flip(x, dy, dx, fl, pad)
         x = (x.to(torch.float32) - self._shift) / self._scale  # == augment.normalize(x, mean, std)
-        if x.is_cuda:
+        if fast_path(x.device):
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import benign.empirical.trainer as T
 import numpy as np
 import pytest
 import torch
@@ -77,7 +78,10 @@ _CHILD = textwrap.dedent(
     import os, signal, sys
     import torch
     torch.set_num_threads({threads})  # same thread count as the parent: same float summation order
+    import benign.empirical.trainer as T
     from benign.empirical.train import TrainConfig, run_training
+    if {fast}:
+        T.fast_path = lambda device: True
     cfg = TrainConfig(**{cfg})
     done = [0]
     def on_step(epoch, step):
@@ -93,12 +97,16 @@ def _weights(run_dir):
     return torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
 
 
-def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "fast-path"])
+def test_killed_mid_epoch_and_resumed_equals_uninterrupted(tmp_path, monkeypatch, fast):
+    """fast-path: the GPU fast path (channels_last + bf16 autocast) forced on CPU, resumed bit for bit too."""
+    if fast:
+        monkeypatch.setattr(T, "fast_path", lambda device: True)
     cfg = TrainConfig(**CFG)
     ref = run_training(cfg, tmp_path / "ref", device="cpu")
 
     killed = tmp_path / "killed"
-    child = _CHILD.format(cfg=repr(CFG), kill=KILL_AT, threads=torch.get_num_threads())
+    child = _CHILD.format(cfg=repr(CFG), kill=KILL_AT, threads=torch.get_num_threads(), fast=fast)
     proc = subprocess.run([sys.executable, "-c", child, str(killed)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr

@@ -235,3 +235,54 @@ def test_resume_on_other_data_is_refused(cifar_root, tmp_path):
     run_training(cfg, tmp_path / "run", device="cpu")
     with pytest.raises(ValueError, match="other noisy labels"):
         run_training(cfg.replace(data_root=str(other)), tmp_path / "run", device="cpu")
+
+
+# ------------------------------------------------------------------- GPU fast path, exercised on CPU
+
+@pytest.mark.parametrize("model", ["cnn5", "preact_resnet18"])
+def test_fast_path_forced_on_cpu_trains_like_fp32(cifar_root, tmp_path, monkeypatch, model):
+    """The GPU fast path (channels_last weights and batches, bf16 autocast in training, evaluation and
+    sharpness) run on CPU: no GPU is needed to check its numerics, only its speed."""
+    import benign.empirical.trainer as T
+
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=60, model=model, width=2, epochs=2,
+                      batch_size=16, sharpness_points=6, sharpness_samples=2, lr=1e-3)
+    ref = run_training(cfg, tmp_path / "fp32", device="cpu")
+    seen = []
+    real_batch = T.DeviceData.batch
+
+    def spy(self, idx, **kw):
+        out = real_batch(self, idx, **kw)
+        seen.append(out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous())
+        return out
+
+    monkeypatch.setattr(T, "fast_path", lambda device: True)
+    monkeypatch.setattr(T.DeviceData, "batch", spy)
+    fast = run_training(cfg, tmp_path / "fast", device="cpu")
+    assert seen and all(seen)  # every batch, train and eval, went in as channels_last
+    w = torch.load(tmp_path / "fast" / "checkpoint.pt", weights_only=True)["model"]
+    conv = next(v for k, v in w.items() if v.ndim == 4)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    w_ref = torch.load(tmp_path / "fp32" / "checkpoint.pt", weights_only=True)["model"]
+    # bf16 changed the arithmetic (not a no-op) but not the training: same losses to bf16 accuracy.
+    assert any(not torch.equal(w[k].contiguous(), w_ref[k]) for k in w)
+    for a, b in zip(ref["epochs"], fast["epochs"], strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.03)
+        assert b["test_loss"] == pytest.approx(a["test_loss"], rel=0.03)
+    for a, b in zip(ref["sharpness"], fast["sharpness"], strict=True):
+        assert (a["epoch"], a["subset"]) == (b["epoch"], b["subset"])
+        assert b["mean"] == pytest.approx(a["mean"], rel=0.05)
+
+
+def test_compiled_run_matches_eager(cifar_root, tmp_path):
+    """``compile=True`` (torch.compile, inductor's C++ backend on CPU) trains the same model as eager."""
+    cfg = TrainConfig(dataset="cifar10", data_root=cifar_root, n_samples=40, width=1, epochs=2, batch_size=20,
+                      sharpness_points=4, sharpness_samples=1, lr=1e-3)
+    eager = run_training(cfg, tmp_path / "eager", device="cpu")
+    compiled = run_training(cfg.replace(compile=True), tmp_path / "compiled", device="cpu")
+    for a, b in zip(eager["epochs"], compiled["epochs"], strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
+        assert b["test_error"] == pytest.approx(a["test_error"], abs=1 / 40)
+    # Same semantic config: the compiled run's checkpoint resumes the eager one's folder.
+    again = run_training(cfg.replace(compile=True), tmp_path / "eager", device="cpu")
+    assert again["epochs"] == eager["epochs"]
