@@ -6,7 +6,8 @@ the cost per input gradient, the speed-up and the largest relative disagreement 
 Target (issue #4): batched >= 10x the loop.
 
     python bench/bench_sharpness.py                    # CPU
-    python bench/bench_sharpness.py --device cuda --width 16 --points 1024
+    python bench/bench_sharpness.py --widths 2,4,8,16 --model preact_resnet18
+    python bench/bench_sharpness.py --device cuda --widths 4,16,64 --points 1024
 
 On a shared CPU run it when the machine is otherwise idle: the per-sample loop's tiny kernels stall on
 OpenMP barriers whenever another process holds a core, which inflates the ratio several-fold.
@@ -18,6 +19,7 @@ import argparse
 import time
 
 import torch
+from benign.empirical import trainer
 from benign.empirical.data import available_datasets, load_dataset, normalization
 from benign.empirical.models import build_model
 from benign.empirical.sharpness import neighbourhood, sharpness
@@ -44,50 +46,64 @@ def best_of(fns: dict, device, repeats: int) -> dict:
     return best
 
 
+def time_forms(model, x, y, mean, std, kw, device, repeats):
+    """Best times of the batched, vmap and loop forms; max relative diff batched vs loop."""
+    sharpness(model, x[:8], y[:8], mean, std, **kw)  # warm-up
+    res = best_of({
+        "batched": lambda: sharpness(model, x, y, mean, std, **kw),
+        "vmap": lambda: sharpness(model, x, y, mean, std, method="vmap", **kw),
+        "loop": lambda: sharpness(model, x, y, mean, std, method="loop", **kw),
+    }, device, repeats)
+    (fast, t_fast), (_, t_vmap), (slow, t_loop) = res["batched"], res["vmap"], res["loop"]
+    rel = float(((fast - slow).abs() / slow.abs().clamp_min(1e-30)).max())
+    return t_fast, t_vmap, t_loop, rel
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--dataset", default=None, help="default: fashion-mnist if installed, else synthetic")
     ap.add_argument("--model", default="cnn5")
-    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--widths", default="8", help="comma-separated widths k, one table row each")
     ap.add_argument("--points", type=int, default=128)
     ap.add_argument("--samples", type=int, default=4, help="neighbours M")
     ap.add_argument("--kind", default="shift")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--batch-size", type=int, default=None, help="images per backward (default: library's)")
     ap.add_argument("--repeats", type=int, default=3, help="best of this many interleaved rounds")
+    ap.add_argument("--force-fast-path", action="store_true",
+                    help="the GPU configuration (channels_last, bf16) on a CPU too: runs its code only")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.force_fast_path:
+        trainer.fast_path = lambda device: True
     device = torch.device(args.device)
+    fast = trainer.fast_path(device)  # the trainer's own settings: bf16 + channels_last on a GPU
     name = args.dataset or ("fashion-mnist" if "fashion-mnist" in available_datasets() else "synthetic")
     raw = load_dataset(name, "train")
     x, y = raw.images[:args.points].to(device), raw.labels[:args.points].to(device)
     mean, std = (torch.tensor(v) for v in normalization(name, raw.images[:1000]))
-    torch.manual_seed(0)
-    model = build_model(args.model, args.width, n_classes=len(raw.classes), in_channels=x.shape[1]).to(device)
-    model.eval()
-    kw = dict(kind=args.kind, n_directions=args.samples, batch_size=args.batch_size)
-    sharpness(model, x[:8], y[:8], mean, std, **kw)  # warm-up
-    res = best_of({
-        "batched": lambda: sharpness(model, x, y, mean, std, **kw),
-        "vmap": lambda: sharpness(model, x, y, mean, std, method="vmap", **kw),
-        "loop": lambda: sharpness(model, x, y, mean, std, method="loop", **kw),
-    }, device, args.repeats)
-    (fast, t_fast), (vm, t_vmap), (slow, t_loop) = res["batched"], res["vmap"], res["loop"]
-    rel = float(((fast - slow).abs() / slow.abs().clamp_min(1e-30)).max())
-    rel_v = float(((vm - slow).abs() / slow.abs().clamp_min(1e-30)).max())
     # x0 is shared by the M rays and evaluated once: 1 + M (A - 1) distinct images per point.
     n_eval = args.points * (1 + args.samples * (neighbourhood(x[:1].float(), args.kind, 1).shape[1] - 1))
-    print(f"{name}: {args.model}-{args.width}, {args.points} points x {args.samples} '{args.kind}' "
-          f"neighbours ({n_eval} input-gradient evaluations), device {device}, "
-          f"threads {torch.get_num_threads()}, best of {args.repeats}")
-    print(f"batched (sum-backward): {t_fast:8.3f} s   vmap: {t_vmap:8.3f} s   "
-          f"per-sample loop: {t_loop:8.3f} s")
-    print(f"per input gradient: batched {1e3 * t_fast / n_eval:.3f} ms, vmap {1e3 * t_vmap / n_eval:.3f} ms, "
-          f"loop {1e3 * t_loop / n_eval:.3f} ms")
-    print(f"speed-up batched/loop: {t_loop / t_fast:.1f}x   vmap/loop: {t_loop / t_vmap:.1f}x   "
-          f"max rel. diff vs loop: batched {rel:.1e}, vmap {rel_v:.1e}")
+    how = "bf16, channels_last" if fast else "fp32"
+    print(f"{name}: {args.model}, {args.points} points x {args.samples} '{args.kind}' neighbours "
+          f"({n_eval} input-gradient evaluations), device {device} ({how}), "
+          f"threads {torch.get_num_threads()}, best of {args.repeats}; times per input gradient")
+    print(f"{'width':>5} {'params':>9} {'batched ms':>10} {'vmap ms':>8} {'loop ms':>8} {'batched/loop':>12} "
+          f"{'vmap/loop':>9} {'max rel diff':>12}")
+    for k in [int(w) for w in args.widths.split(",")]:
+        torch.manual_seed(0)
+        model = build_model(args.model, k, n_classes=len(raw.classes), in_channels=x.shape[1]).to(device)
+        if fast:
+            model = model.to(memory_format=torch.channels_last)
+        model.eval()
+        kw = dict(kind=args.kind, n_directions=args.samples, batch_size=args.batch_size, amp=fast)
+        t_fast, t_vmap, t_loop, rel = time_forms(model, x, y, mean, std, kw, device, args.repeats)
+        n_par = sum(p.numel() for p in model.parameters())
+        ms = [1e3 * t / n_eval for t in (t_fast, t_vmap, t_loop)]
+        print(f"{k:>5} {n_par:>9} {ms[0]:>10.3f} {ms[1]:>8.3f} {ms[2]:>8.3f} {t_loop / t_fast:>11.1f}x "
+              f"{t_loop / t_vmap:>8.1f}x {rel:>12.1e}")
     # float32 only: flat image regions (Fashion-MNIST's zero background) give exact max-pool ties, which
     # batch-size-dependent float32 conv kernels break differently, routing the gradient to another tied
     # pixel (both are valid subgradients). In float64 the three forms agree to 1e-10

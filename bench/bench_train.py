@@ -8,6 +8,7 @@ Each loop runs ``--repeats`` times, alternating, and the median images/s is repo
 
     python bench/bench_train.py                       # CPU, Fashion-MNIST if installed, else synthetic
     python bench/bench_train.py --device cuda --widths 4,16,64 --compile --workers 4
+    python bench/bench_train.py --widths 2 --n 256 --repeats 1 --compile --force-fast-path  # GPU code, on CPU
 Target on a GPU: ours >= 3x plain for k <= 16.
 """
 
@@ -20,6 +21,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from benign.empirical import trainer
 from benign.empirical.data import available_datasets, load_dataset, normalization
 from benign.empirical.models import build_model
 from benign.empirical.trainer import DeviceData, make_optimizer, make_scheduler, train_epoch
@@ -102,7 +104,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers of the plain loop")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--force-fast-path", action="store_true",
+                    help="the GPU configuration (channels_last, bf16) on a CPU too: runs its code only")
     args = ap.parse_args()
+    if args.force_fast_path:
+        trainer.fast_path = lambda device: True
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -113,10 +119,10 @@ def main() -> None:
     mean, std = normalization(name, images)
     data = DeviceData(images.to(device), labels.to(device), labels.to(device),
                       torch.tensor(mean, dtype=torch.float64), torch.tensor(std, dtype=torch.float64))
-    cuda = device.type == "cuda"
-    fast = f" (bf16, channels_last{', compiled' if args.compile else ''})" if cuda else ""
+    fast = trainer.fast_path(device)
+    how = "bf16, channels_last" if fast else "fp32"
     print(f"{name}: {len(idx)} images {tuple(images.shape[1:])}, {args.model}, batch {args.batch_size}, "
-          f"device {device}{fast}, "
+          f"device {device} ({how}{', compiled' if args.compile else ''}), "
           f"torch threads {torch.get_num_threads()}, plain-loop workers {args.workers}")
     print(f"{'width':>5} {'ours img/s':>11} {'plain img/s':>11} {'ratio':>6}")
     for k in [int(w) for w in args.widths.split(",")]:
@@ -124,9 +130,9 @@ def main() -> None:
         for r in range(args.repeats):
             torch.manual_seed(r)
             m = build_model(args.model, k, n_classes=len(raw.classes), in_channels=images.shape[1]).to(device)
-            if cuda:
+            if fast:
                 m = m.to(memory_format=torch.channels_last)
-            a.append(ours(torch.compile(m) if args.compile else m, data, device, args.batch_size, cuda, r))
+            a.append(ours(torch.compile(m) if args.compile else m, data, device, args.batch_size, fast, r))
             torch.manual_seed(r)
             m = build_model(args.model, k, n_classes=len(raw.classes), in_channels=images.shape[1]).to(device)
             b.append(plain(m, images, labels, mean, std, device, args.batch_size, args.workers, r))
