@@ -20,8 +20,11 @@ exact per sample because eval-mode samples do not interact; :func:`input_grad_no
 compare against.
 
 Cost (measured with ``bench/bench_sharpness.py``, 2-core CPU, cnn5-8 on Fashion-MNIST): g(x₀) is shared
-by all M rays, so it is evaluated once (n·(1 + M(A−1)) gradients instead of n·M·A); the parameters get
-``requires_grad=False`` during the call (only ∇ₓ is needed); and a backward pass sees at most
+by all M rays, so it is evaluated once (n·(1 + M(A−1)) gradients instead of n·M·A); the gradients are
+taken through :func:`input_grad_model`, an eval-mode copy with every BatchNorm that directly follows a
+convolution folded into it and ``channels_last`` memory (2-3.7x faster per input gradient on this CPU:
+BatchNorm forward + backward and NCHW max-pooling were half of the time, the convolutions the other);
+the parameters get ``requires_grad=False`` (only ∇ₓ is needed); and a backward pass sees at most
 ``batch_size`` images: 128 on CPU, where the activations of ~1000 images no longer fit the cache (a
 1024-image backward costs 1.5-1.7x as much per image as eight 128-image ones); 1024 on CUDA (the old
 chunk of 256 points x M·A images, 7168 for svd-path, risks running out of GPU memory on ResNet-50-k64).
@@ -30,6 +33,8 @@ chunk of 256 points x M·A images, 7168 for svd-path, risks running out of GPU m
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
 import math
 
 import torch
@@ -38,9 +43,12 @@ from torch import nn
 
 from .augment import svd_erase, translate
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "KINDS",
     "input_grad_norm",
+    "input_grad_model",
     "default_batch_size",
     "neighbourhood",
     "integrate_euclidean",
@@ -90,6 +98,26 @@ def input_grad_norm(
             return _grad_norm_sum(model, x, y, amp)
         return torch.cat([_grad_norm_sum(model, x[i:i + step], y[i:i + step], amp)
                           for i in range(0, len(x), step)])
+
+
+def input_grad_model(model: nn.Module) -> nn.Module:
+    """Eval-mode copy of ``model`` for input gradients; ``model`` itself is left untouched.
+
+    Every BatchNorm that directly follows a convolution is folded into it
+    (``torch.fx.experimental.optimization.fuse``: W' = W·γ/σ, b' = (b − μ)·γ/σ + β with the running
+    statistics, so the function is the same in eval mode up to rounding); BatchNorms elsewhere (after the
+    residual sum of a pre-activation block) stay. Weights are ``channels_last`` and frozen. A model that
+    ``torch.fx`` cannot trace is copied unfolded.
+    """
+    from torch.fx.experimental.optimization import fuse
+
+    out = copy.deepcopy(model).eval()
+    try:
+        out = fuse(out, inplace=True)
+    except Exception as exc:  # noqa: BLE001 - fx cannot trace data-dependent control flow; fold nothing
+        log.debug("BatchNorm folding skipped for %s: %s", type(model).__name__, exc)
+    out.requires_grad_(False)
+    return out.to(memory_format=torch.channels_last)
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -232,7 +260,8 @@ def sharpness(
 
     Parameters
     ----------
-    model : classifier taking normalised (N, C, H, W) input.
+    model : classifier taking normalised (N, C, H, W) input; the gradients go through
+        :func:`input_grad_model` (a folded, eval-mode copy), so ``model`` is not touched.
     x01 : (N, C, H, W) float images in [0, 1] (or ``uint8``, converted), on the model's device.
     y : (N,) labels at which the loss is taken.
     mean, std : (C,) per-channel normalisation in [0, 1] units.
@@ -249,6 +278,7 @@ def sharpness(
         raise ValueError(f"sharpness kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if x01.dtype == torch.uint8:
         x01 = x01.float() / 255.0
+    model = input_grad_model(model)
     dev = x01.device
     batch_size = batch_size or default_batch_size(dev)
     m_ = mean.to(dev, x01.dtype)[None, :, None, None]
@@ -262,7 +292,7 @@ def sharpness(
         m, a, n = anchors.shape[:3]
         # x₀ (anchor 0) is the same image on every ray: its gradient is computed once, not M times.
         distinct = torch.cat([xb[None], anchors[:, 1:].reshape(m * (a - 1), *xb.shape)])
-        flat = (distinct.reshape(-1, *xb.shape[1:]) - m_) / s_
+        flat = ((distinct.reshape(-1, *xb.shape[1:]) - m_) / s_).contiguous(memory_format=torch.channels_last)
         g = input_grad_norm(model, flat, yb.repeat(1 + m * (a - 1)), method=method, amp=amp,
                             batch_size=batch_size)
         g = torch.cat([g[:n].expand(m, 1, n), g[n:].reshape(m, a - 1, n)], dim=1)   # (M, A, n)

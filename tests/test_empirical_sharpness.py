@@ -175,3 +175,51 @@ def test_parameters_untouched_and_flags_restored(batch):
     assert all(p.grad is None for p in model.parameters())
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name,left", [("cnn5", 0), ("preact_resnet18", 8), ("resnet50", 0)])
+def test_input_grad_model_folds_batchnorm_and_keeps_gradients(name, left):
+    """The folded copy gives the original's input gradients (float64: to rounding) and leaves it as it was.
+
+    Pre-activation ResNet18 keeps the 8 BatchNorms that follow a residual sum (nothing to fold into)."""
+    from benign.empirical.models import build_model
+    from benign.empirical.sharpness import input_grad_model
+
+    torch.manual_seed(0)
+    model = build_model(name, 2, n_classes=5, in_channels=3).double().train()
+    with torch.no_grad():  # non-trivial running statistics
+        model(torch.randn(16, 3, 16, 16, dtype=torch.float64) * 2 + 1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    folded = input_grad_model(model)
+    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in folded.modules()) == left < n_bn
+    assert model.training and not folded.training
+    assert not any(p.requires_grad for p in folded.parameters())
+    conv = next(p for p in folded.parameters() if p.ndim == 4 and p.shape[1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    x = torch.randn(6, 3, 16, 16, dtype=torch.float64)
+    y = torch.randint(0, 5, (6,))
+    model.eval()
+    torch.testing.assert_close(input_grad_norm(folded, x, y), input_grad_norm(model, x, y, method="loop"),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_untraceable_model_is_copied_unfolded(batch):
+    """Data-dependent control flow defeats torch.fx: the copy keeps its BatchNorm and the same values."""
+    from benign.empirical.sharpness import input_grad_model
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = tiny_model()
+
+        def forward(self, x):
+            return self.body(x) if x.sum() > -1e9 else -self.body(x)
+
+    model = Branchy().eval()
+    folded = input_grad_model(model)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    x, y = batch
+    torch.testing.assert_close(input_grad_norm(folded, x, y), input_grad_norm(model, x, y))
