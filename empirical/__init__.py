@@ -3,6 +3,7 @@
 Modules
 -------
 data, loaders, idx, synthetic   CIFAR-10, ImageNet subset, Fashion-MNIST (IDX), synthetic stand-in
+subsample                       class-balanced subsample to a chosen N with a fixed data seed
 noise                           symmetric / uniform / pair / asymmetric / CIFAR-10N noise, exact counts
 models, params                  PreAct-ResNet18-k, CNN5-k, ResNet-50-k; exact counts; width for a p/N
 train_config                    TrainConfig: every training setting and its defaults
