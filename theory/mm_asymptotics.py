@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from benign.theory._roots import bracketed_root, newton_root
+from benign.theory.validate import check_array_range, check_noise_rates, check_ratios, check_snrs
 from scipy import special
 
 __all__ = [
@@ -125,36 +126,6 @@ def _log_f(kappa, c, eta):
     return log_f, np.exp(dlog - log_f)
 
 
-# ----------------------------------------------------------------------------- validation
-def _as_array(name, v, *, low, low_open=True, high=None, high_open=True, allow_inf=False):
-    a = np.asarray(v, dtype=np.float64)
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if np.isnan(a).any() or (not allow_inf and np.isinf(a).any()):
-        bad = a[np.isnan(a) | (np.isinf(a) & (not allow_inf))].ravel()[0]
-        raise ValueError(f"{name} must be finite numbers, got {float(bad):g}")
-    bad = (a <= low) if low_open else (a < low)
-    if high is not None:
-        bad |= (a >= high) if high_open else (a > high)
-    if bad.any():
-        lo_b = "(" if low_open else "["
-        hi_s = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{name} must lie in {lo_b}{low:g}, {hi_s}, got {float(a[bad].ravel()[0]):g}")
-    return a
-
-
-def _ratio(v):
-    return _as_array("ratio", v, low=0.0)
-
-
-def _snr(v):
-    return _as_array("snr", v, low=0.0, allow_inf=True)
-
-
-def _eta(v):
-    return _as_array("noise_rate", v, low=0.0, low_open=False, high=0.5)
-
-
 # ----------------------------------------------------------------------------- solvers
 def _kappa_of_c(c, target, eta):
     """Solve F(κ, c) = target for κ elementwise (F increases in κ; Newton on log F)."""
@@ -242,7 +213,7 @@ def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     Where the data are not separable (κ* ≤ 0) the hard margin does not exist: ``separable`` is
     False and ``margin``/``cos_signal``/``test_error`` are NaN by design (never silently).
     """
-    psi, r, eta = np.broadcast_arrays(_ratio(ratio), _snr(snr), _eta(noise_rate))
+    psi, r, eta = np.broadcast_arrays(check_ratios(ratio), check_snrs(snr), check_noise_rates(noise_rate))
     kappa, c = _solve(psi, r, eta)
     psi, r, eta = psi.ravel(), r.ravel(), eta.ravel()
     separable = kappa > 0
@@ -280,7 +251,7 @@ def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
     DataFrame with ``ratio, snr, noise_rate, cos_signal, test_error, bayes_error, excess_error,
     test_error_noisy, estimator="averaging", source="predicted"``.
     """
-    psi, r, eta = np.broadcast_arrays(_ratio(ratio), _snr(snr), _eta(noise_rate))
+    psi, r, eta = np.broadcast_arrays(check_ratios(ratio), check_snrs(snr), check_noise_rates(noise_rate))
     psi, r, eta = psi.ravel(), r.ravel(), eta.ravel()
     s = 1.0 - 2.0 * eta
     with np.errstate(invalid="ignore"):
@@ -306,7 +277,7 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
     -------
     ndarray with the broadcast shape of the arguments (ψ* = 0 for η = 0, r = ∞).
     """
-    r, eta = np.broadcast_arrays(_snr(snr), _eta(noise_rate))
+    r, eta = np.broadcast_arrays(check_snrs(snr), check_noise_rates(noise_rate))
     shape = r.shape
     r, eta = r.ravel().astype(np.float64), eta.ravel().astype(np.float64)
     inf = np.isinf(r)
@@ -366,12 +337,12 @@ def phase_boundary(noise_rate, tolerance: float = 0.01, *, ratio_max: float = 1e
     -------
     DataFrame ``noise_rate, ratio (= ψ_c), separability_ratio (= ψ*), reached, tolerance, source``.
     """
-    eta = _eta(noise_rate).ravel()
-    eps = float(_as_array("tolerance", tolerance, low=0.0, high=0.5))
+    eta = check_noise_rates(noise_rate).ravel()
+    eps = float(check_array_range("tolerance", tolerance, low=0.0, high=0.5))
     star = separability_threshold(np.inf, eta)
     out = star.copy()
     reached = np.ones(eta.shape, dtype=bool)
-    rmax = float(_as_array("ratio_max", ratio_max, low=0.0))
+    rmax = float(check_array_range("ratio_max", ratio_max, low=0.0))
     pos = eta > 0
     if pos.any():
         e = eta[pos]
@@ -411,10 +382,10 @@ def mm_phase_grid(ratios, noise_rates, snr=np.inf, *, tolerance: float = 0.01) -
     Tidy DataFrame, one row per (ratio, noise_rate): ``ratio, noise_rate, snr, margin,
     cos_signal, separable, test_error_mm, test_error_avg, interpolation_cost, cost_regime, source``.
     """
-    psi = _ratio(ratios).ravel()
-    eta = _eta(noise_rates).ravel()
-    r = float(_snr(snr))
-    eps = float(_as_array("tolerance", tolerance, low=0.0, high=0.5))
+    psi = check_ratios(ratios).ravel()
+    eta = check_noise_rates(noise_rates).ravel()
+    r = float(check_snrs(snr))
+    eps = float(check_array_range("tolerance", tolerance, low=0.0, high=0.5))
     P, E = np.meshgrid(psi, eta, indexing="ij")
     mm = mm_fixed_point(P.ravel(), r, E.ravel())
     avg = averaging_error(P.ravel(), r, E.ravel())

@@ -24,8 +24,13 @@ import pandas as pd
 from benign.theory.data import make_gmm
 from benign.theory.estimators import averaging, logistic_gd, max_margin
 from benign.theory.metrics import gmm_error
-from benign.theory.mm_asymptotics import _eta, _ratio
-from benign.theory.validate import check_nonnegative_int, check_positive, check_positive_int
+from benign.theory.validate import (
+    check_noise_rates,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_ratios,
+)
 
 __all__ = ["PhaseSimConfig", "simulate_phase_grid", "summarize_phase_grid"]
 
@@ -108,8 +113,8 @@ def simulate_phase_grid(ratios, noise_rates, seeds, config: PhaseSimConfig | Non
     check_nonnegative_int("gd_steps", cfg.gd_steps)
     check_positive_int("gd_records", cfg.gd_records)
     check_positive("lr_scale", cfg.lr_scale)
-    psi = _ratio(ratios).ravel()
-    etas = _eta(noise_rates).ravel()
+    psi = check_ratios(ratios).ravel()
+    etas = check_noise_rates(noise_rates).ravel()
     seeds = [check_nonnegative_int("seed", s) for s in np.atleast_1d(seeds)]
     if not seeds:
         raise ValueError("seeds must not be empty")

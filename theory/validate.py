@@ -25,6 +25,10 @@ __all__ = [
     "check_rng",
     "check_labels",
     "check_matrix",
+    "check_array_range",
+    "check_ratios",
+    "check_snrs",
+    "check_noise_rates",
 ]
 
 
@@ -127,3 +131,38 @@ def check_labels(name: str, y, n: int | None = None) -> np.ndarray:
     if not np.all(np.abs(y) == 1.0):
         raise ValueError(f"{name} must contain only -1 and +1")
     return y
+
+
+def check_array_range(name: str, v, *, low: float, low_open: bool = True, high: float | None = None,
+                      high_open: bool = True, allow_inf: bool = False) -> np.ndarray:
+    """float64 array of ``v`` (any shape, not empty) whose every entry lies in the interval
+    (low or [low, high) or high] (``high=None``: unbounded above; ``inf`` only with ``allow_inf``)."""
+    a = np.asarray(v, dtype=np.float64)
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if np.isnan(a).any() or (not allow_inf and np.isinf(a).any()):
+        bad = a[np.isnan(a) | (np.isinf(a) & (not allow_inf))].ravel()[0]
+        raise ValueError(f"{name} must be finite numbers, got {float(bad):g}")
+    bad = (a <= low) if low_open else (a < low)
+    if high is not None:
+        bad |= (a >= high) if high_open else (a > high)
+    if bad.any():
+        lo_b = "(" if low_open else "["
+        hi_s = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must lie in {lo_b}{low:g}, {hi_s}, got {float(a[bad].ravel()[0]):g}")
+    return a
+
+
+def check_ratios(v) -> np.ndarray:
+    """Array of ratios ψ = p/n, each in (0, ∞)."""
+    return check_array_range("ratio", v, low=0.0)
+
+
+def check_snrs(v) -> np.ndarray:
+    """Array of signal strengths r = ‖μ‖, each in (0, ∞] (∞: the noiseless-feature limit)."""
+    return check_array_range("snr", v, low=0.0, allow_inf=True)
+
+
+def check_noise_rates(v) -> np.ndarray:
+    """Array of label-noise rates η, each in [0, 0.5)."""
+    return check_array_range("noise_rate", v, low=0.0, low_open=False, high=0.5)
