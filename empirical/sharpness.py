@@ -22,8 +22,9 @@ compare against.
 Cost (measured with ``bench/bench_sharpness.py``, 2-core CPU, cnn5-8 on Fashion-MNIST): g(x₀) is shared
 by all M rays, so it is evaluated once (n·(1 + M(A−1)) gradients instead of n·M·A); the gradients are
 taken through :func:`input_grad_model`, an eval-mode copy with every BatchNorm that directly follows a
-convolution folded into it and ``channels_last`` memory (2-3.7x faster per input gradient on this CPU:
-BatchNorm forward + backward and NCHW max-pooling were half of the time, the convolutions the other);
+convolution folded into it and ``channels_last`` memory (1.5-2x faster per input gradient for cnn5 on
+this CPU, where BatchNorm forward + backward and NCHW max-pooling were a third of the time; no gain for the
+pre-activation ResNet18, whose BatchNorms after residual sums cannot fold);
 the parameters get ``requires_grad=False`` (only ∇ₓ is needed); and a backward pass sees at most
 ``batch_size`` images: 128 on CPU, where the activations of ~1000 images no longer fit the cache (a
 1024-image backward costs 1.5-1.7x as much per image as eight 128-image ones); 1024 on CUDA (the old
@@ -255,6 +256,7 @@ def sharpness(
     batch_size: int | None = None,
     method: str = "sum",
     amp: bool = False,
+    prepared: bool = False,
 ) -> torch.Tensor:
     """Neighbourhood-averaged input-gradient norm of each point (Gamba et al. 2023, empirical.md §8.3).
 
@@ -269,6 +271,8 @@ def sharpness(
     batch_size : images per backward pass (default :func:`default_batch_size`); a chunk of points is
         sized so that its 1 + M·(A−1) distinct images per point come close to it.
     method, amp : see :func:`input_grad_norm`.
+    prepared : ``model`` already is an :func:`input_grad_model` copy (several calls on one model: the
+        copy is made once).
 
     Returns
     -------
@@ -278,7 +282,8 @@ def sharpness(
         raise ValueError(f"sharpness kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if x01.dtype == torch.uint8:
         x01 = x01.float() / 255.0
-    model = input_grad_model(model)
+    if not prepared:
+        model = input_grad_model(model)
     dev = x01.device
     batch_size = batch_size or default_batch_size(dev)
     m_ = mean.to(dev, x01.dtype)[None, :, None, None]

@@ -30,7 +30,7 @@ from torch import nn
 
 from .augment import apply_crop_flip, crop_flip_params
 from .checkpoint import atomic_write_bytes
-from .sharpness import sharpness, summarize
+from .sharpness import input_grad_model, sharpness, summarize
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,8 @@ def sharpness_records(model, train, test, config, epoch: int, subsets: dict, amp
     """Sharpness summaries for the four subsets at one epoch (flat dicts, vocabulary columns)."""
     rows = []
     kw = dict(kind=config.sharpness_kind, n_directions=config.sharpness_samples,
-              radius=config.sharpness_radius, amp=amp)
+              radius=config.sharpness_radius, amp=amp, prepared=True)
+    model = input_grad_model(model)  # one folded eval copy for the four subsets
     specs = {
         "clean": (train, subsets["clean"], train.labels),
         "noisy_noisy_label": (train, subsets["noisy"], train.labels),

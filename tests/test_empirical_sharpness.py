@@ -204,6 +204,11 @@ def test_input_grad_model_folds_batchnorm_and_keeps_gradients(name, left):
     model.eval()
     torch.testing.assert_close(input_grad_norm(folded, x, y), input_grad_norm(model, x, y, method="loop"),
                                rtol=1e-10, atol=1e-12)
+    # A prepared copy is used as it is (the trainer folds once for its four subsets).
+    x01 = torch.rand(4, 3, 16, 16, dtype=torch.float64)
+    mean, std = torch.full((3,), 0.5), torch.full((3,), 0.25)
+    torch.testing.assert_close(sharpness(folded, x01, y[:4], mean, std, prepared=True),
+                               sharpness(model, x01, y[:4], mean, std), rtol=1e-10, atol=1e-12)
 
 
 def test_untraceable_model_is_copied_unfolded(batch):
