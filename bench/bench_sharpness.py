@@ -24,9 +24,7 @@ OpenMP barriers whenever another process holds a core, which inflates the ratio 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import importlib
 import time
 
 import torch
@@ -34,9 +32,6 @@ from benign.empirical import trainer
 from benign.empirical.data import available_datasets, load_dataset, normalization
 from benign.empirical.models import build_model
 from benign.empirical.sharpness import neighbourhood, sharpness
-
-# The module, not the function of the same name that benign.empirical re-exports.
-sharpness_mod = importlib.import_module("benign.empirical.sharpness")
 
 
 def timed(fn, device):
@@ -60,20 +55,9 @@ def best_of(fns: dict, device, repeats: int) -> dict:
     return best
 
 
-@contextlib.contextmanager
-def unfolded():
-    """sharpness() on the model as trained: eval mode, no BatchNorm folding, NCHW (the naive baseline)."""
-    real = sharpness_mod.input_grad_model
-    sharpness_mod.input_grad_model = lambda model: copy.deepcopy(model).eval()
-    try:
-        yield
-    finally:
-        sharpness_mod.input_grad_model = real
-
-
 def naive_loop(model, x, y, mean, std, kw):
-    with unfolded():
-        return sharpness(model, x, y, mean, std, method="loop", **kw)
+    """Per-sample loop on the model as trained (eval mode, BatchNorm unfolded): the naive baseline."""
+    return sharpness(copy.deepcopy(model).eval(), x, y, mean, std, method="loop", prepared=True, **kw)
 
 
 def time_forms(model, x, y, mean, std, kw, device, repeats):
