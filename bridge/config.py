@@ -80,8 +80,9 @@ class TheoryRunConfig:
         if missing:
             raise ValueError(f"theory run config is missing {', '.join(missing)}; "
                              "set them in [base] or [grid]")
-        _check_theory_point(core)
-        return cls(**core, params=_resolve_theory_params(params))
+        resolved = _resolve_theory_params(params)
+        _check_theory_point(core, resolved)
+        return cls(**core, params=resolved)
 
     def semantic_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "params"}
@@ -89,18 +90,15 @@ class TheoryRunConfig:
         return d
 
 
-def _check_theory_point(core: dict[str, Any]) -> None:
-    """Check the point's own fields with run_point's rules now, so that a typo fails at load time
-    instead of becoming one failed run per grid point."""
+def _check_theory_point(core: dict[str, Any], params: tuple[tuple[str, Any], ...]) -> None:
+    """Check the point with run_point's own rules now (estimator, sizes, noise rate, and whether the
+    estimator fits the task), so that a typo fails at load time instead of becoming one failed run per
+    grid point."""
     try:
-        from benign.theory.sweep import ESTIMATORS
-        from benign.theory.validate import check_in, check_noise_rate, check_positive, check_positive_int
+        from benign.theory.sweep_point import check_point
     except ImportError:  # theory not importable: run_point checks at run time
         return
-    check_in("estimator", core["estimator"], ESTIMATORS)
-    check_positive_int("n_samples", core["n_samples"])
-    check_positive("ratio", core["ratio"])
-    check_noise_rate(core["noise_rate"])
+    check_point(**core, **dict(params))
 
 
 def _resolve_theory_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -158,6 +158,8 @@ def test_theory_config_collects_model_parameters(tmp_path):
     ("grid.ratio=[0.5, 0]", "ratio must be > 0"),
     ("base.noise_rate=0.5", r"noise_rate must be in \[0, 0.5\)"),
     ("base.n_samples=0", "n_samples must be a positive integer"),
+    ('base.task="regression"', "estimator 'max_margin' needs a classification task"),
+    ("base.seed=-1", "seed"),
 ])
 def test_bad_theory_point_fails_at_load_not_per_run(tmp_path, override, message):
     # a typo must not become one recorded failure per grid point

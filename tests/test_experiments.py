@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_presets_run_at_smoke_scale(tmp_path):
         assert len(runs) == len(exp.runs) and runs["test_error"].notna().all(), path.stem
 
 
-def test_theory_preset_report(tmp_path, capsys):
+def test_theory_preset_report(tmp_path, capsys, monkeypatch):
     pytest.importorskip("benign.bridge.phase_plot")
     from benign.bridge.cli import main
 
@@ -84,8 +85,17 @@ def test_theory_preset_report(tmp_path, capsys):
     assert main(["run", str(toml), *res2, "--set", "base.n_samples=30", "--executor", "debug"]) == 0
     assert main(["report", str(toml), *res2, "--out", str(tmp_path / "fig3")]) == 2
     assert "--set" not in capsys.readouterr().err  # the hint repeats only what was given
-    # every run failed (max_margin is a classifier): the error says so instead of "run it first"
-    broken = [*res2, "--set", "base.task=regression"]
+    # a classifier on a regression task is refused when the file loads, not once per grid point
+    assert main(["run", str(toml), *res2, "--set", "base.task=regression", "--executor", "debug"]) == 2
+    assert "estimator 'max_margin' needs a classification task" in capsys.readouterr().err
+    # every run failed (here: the simulator raises): the report says so instead of "run it first"
+    sweep = importlib.import_module("benign.theory.sweep")  # the module, not the function of that name
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(sweep, "run_point", fail)
+    broken = [*res2, "--set", "base.n_samples=31"]
     assert main(["run", str(toml), *broken, "--executor", "debug"]) == 1
     capsys.readouterr()
     assert main(["report", str(toml), *broken, "--out", str(tmp_path / "fig4")]) == 2

@@ -29,7 +29,8 @@ from benign.theory.validate import (
     check_positive_int,
 )
 
-__all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_point", "n_features_for"]
+__all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_point", "check_point",
+           "n_features_for"]
 
 TASKS = ("gmm", "linear", "regression")
 ESTIMATORS = ("max_margin", "min_norm", "ridge", "best_ridge", "averaging", "logistic_gd", "best_gd")
@@ -167,6 +168,13 @@ def _check_point(estimator, n_samples, ratio, noise_rate, seed, cfg):
     if cfg.task == "regression" and estimator in CLASSIFIERS_ONLY:
         raise ValueError(f"estimator {estimator!r} needs a classification task (task 'gmm' or 'linear')")
     return n, p
+
+
+def check_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, seed: int = 0,
+                **params) -> None:
+    """Raise the ``ValueError`` :func:`run_point` would raise for these arguments, computing nothing
+    (the bridge checks every grid point when it loads an experiment, not one failed run at a time)."""
+    _check_point(estimator, n_samples, ratio, noise_rate, seed, SweepParams.from_kwargs(**params))
 
 
 def _base_record(estimator, n, p, noise_rate, seed, cfg) -> dict:
