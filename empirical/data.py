@@ -225,16 +225,7 @@ def normalization(
     return tuple(round(float(m), 4) for m in mean), tuple(round(float(s), 4) for s in std)
 
 
-def make_synthetic(
-    split: str = "train",
-    n_samples: int | None = None,
-    channels: int = 3,
-    resolution: int | None = None,
-    n_classes: int = 10,
-    seed: int = 0,
-    signal: float = 8.0,
-    noise: float = 50.0,
-) -> ImageData:
+def make_synthetic(split: str = "train", **options) -> ImageData:
     """Deterministic synthetic stand-in: class-dependent smooth patterns plus pixel noise (NOT real data).
 
     Each class k has a fixed smooth template (a random 4x4 field upsampled bilinearly, drawn from
@@ -249,22 +240,16 @@ def make_synthetic(
     Parameters
     ----------
     split : {"train", "test"}
-    n_samples : int, optional
-        Number of images (default 2000 for train, 1000 for test); labels are balanced.
-    channels : int
-        3 (default side 32) or 1 (default side 28).
-    resolution : int, optional
-        Image side; overrides the default.
-    n_classes, seed, signal, noise
-        Classes, template seed, template amplitude and noise std in 0-255 units.
+    **options : keywords of :func:`benign.empirical.synthetic.synthetic_images`, which holds their
+        defaults: ``n_samples`` (2000 train / 1000 test; balanced labels), ``channels`` (3: side 32,
+        1: side 28), ``resolution`` (overrides the side), ``n_classes`` (10), ``seed`` (0), ``signal`` (8)
+        and ``noise`` (50; amplitude and noise std in 0-255 units).
 
     Returns
     -------
     ImageData named "synthetic".
     """
-    images, labels, classes = synthetic_images(
-        split, n_samples, channels, resolution, n_classes, seed, signal, noise
-    )
+    images, labels, classes = synthetic_images(split, **options)
     return ImageData(images, labels, classes, "synthetic")
 
 
