@@ -1,0 +1,120 @@
+"""Registry of phase-diagram models: each a closed form and a simulation on the same grid.
+
+A phase model answers "what does interpolating label noise cost this model at (x, noise_rate)?",
+where x is ``ratio`` (p/N, or k/N for random features) or ``n_samples`` (kernel n-scaling), as one
+tidy table that the bridge colours by its one regime rule (``benign.bridge`` computes
+delta = (E(eta) - E(0)) / eta from ``test_error``; theory never labels regimes itself).
+
+Contract of a :class:`PhaseModel`
+---------------------------------
+``closed_form(xs, noise_rates, config) -> DataFrame`` (or ``None`` when the model has none) and
+``simulate(xs, noise_rates, seeds, config, progress=None) -> DataFrame`` return one row per cell
+(closed form) or per (cell, seed) (simulation) with at least the columns
+
+    <x>            the x axis value (``model.x``: "ratio" or "n_samples")
+    noise_rate     eta in [0, 0.5)
+    test_error     clean test error (classification) or clean test MSE (regression) of the
+                   interpolating (or, with ridge > 0, the regularised) estimator
+    interpolates   bool: the estimator fits every (noisy) training label
+    source         "predicted" (closed form) or "simulated"
+    seed           simulations only
+
+and may add ``test_error_es`` (an early-stopped / optimally-regularised comparator, giving
+``interpolation_cost = test_error - test_error_es``) and model-specific columns. ``config`` is an
+instance of ``model.config`` (a frozen dataclass: the single source of the model's defaults).
+:func:`summarize` turns per-seed rows into cell means with standard errors and the interpolating
+fraction (a cell interpolates when most of its draws do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+__all__ = ["PhaseModel", "register", "get_model", "model_names", "summarize"]
+
+
+@dataclass(frozen=True)
+class PhaseModel:
+    """One phase-diagram model (module docstring gives the table contract).
+
+    name : registry key (``benign theory phase --model NAME``); description : one line;
+    x : the x-axis column; config : frozen dataclass type of the model's parameters;
+    simulate / closed_form : the two table makers (``closed_form`` may be ``None``);
+    source : papers and equations, cited as ``docs/<file>.md §<section>``.
+    """
+
+    name: str
+    description: str
+    x: str
+    config: type
+    simulate: Callable[..., pd.DataFrame]
+    closed_form: Callable[..., pd.DataFrame] | None = None
+    source: str = ""
+
+
+_REGISTRY: dict[str, PhaseModel] = {}
+
+
+def register(model: PhaseModel) -> PhaseModel:
+    """Add ``model`` to the registry (a name registers once)."""
+    if model.name in _REGISTRY:
+        raise ValueError(f"phase model {model.name!r} is already registered")
+    _REGISTRY[model.name] = model
+    return model
+
+
+def model_names() -> list[str]:
+    """Registered model names, sorted."""
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get_model(name: str) -> PhaseModel:
+    """The registered model ``name``; one-line ``ValueError`` listing the known ones otherwise."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown phase model {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def summarize(sim: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Seed means per (x, noise_rate) of a simulation table.
+
+    Returns the mean of every numeric column, ``test_error_se`` (standard error over seeds),
+    ``interpolates_fraction`` and ``interpolates`` (True when more than half of the draws
+    interpolate), ``n_seeds`` and ``source = "simulated"``.
+    """
+    num = [c for c in sim.columns if c not in (x, "noise_rate", "seed", "interpolates")
+           and pd.api.types.is_numeric_dtype(sim[c]) and not pd.api.types.is_bool_dtype(sim[c])]
+    g = sim.groupby([x, "noise_rate"], sort=True)
+    out = g[num].mean()
+    out["test_error_se"] = g["test_error"].sem()
+    out["interpolates_fraction"] = g["interpolates"].mean()
+    out["interpolates"] = out["interpolates_fraction"] > 0.5
+    out["n_seeds"] = g.size()
+    out = out.reset_index()
+    out["source"] = "simulated"
+    return out
+
+
+_BUILTINS_LOADED = False
+
+
+def _load_builtins() -> None:
+    """Import the built-in model modules once (each calls :func:`register` at import)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    import importlib
+
+    for mod in _BUILTIN_MODULES:
+        importlib.import_module(f"{__name__}.{mod}")
+
+
+# One line per built-in model module under theory/phase_models/.
+_BUILTIN_MODULES: tuple[str, ...] = ()
