@@ -62,73 +62,116 @@ def _first_line(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------------------------- CIFAR-10
-def _unverified_cifar10_class():
-    """torchvision's CIFAR10 with the md5 checks replaced by existence checks.
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what a CIFAR-10 batch holds: dicts, lists, str/bytes, ints and
+    numpy uint8 arrays. Any other global (``os.system``, ``builtins.eval``, ...) is refused, so a
+    crafted file in a data folder cannot execute code; that is why torchvision's loader, which calls
+    ``pickle.load`` on whatever passes (or skips) its md5 check, is not used to parse the batches."""
 
-    torchvision verifies every batch file against the md5 of the official release. That is right for
-    real downloads but rejects the small generated fixtures the tests use (same pickle layout, other
-    bytes). This subclass reuses torchvision's own parsing unchanged and is only used after the
-    verified load failed with every file present; contents are then validated by ``_to_tensors``.
-    """
-    from torchvision.datasets import CIFAR10
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # protocol-2 pickles of bytes written by Python 3
+    }
 
-    class _UnverifiedCIFAR10(CIFAR10):
-        def _check_integrity(self) -> bool:
-            return all(
-                Path(self.root, self.base_folder, f).is_file() for f, _ in self.train_list + self.test_list
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise _UnsafePickle(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+class _UnsafePickle(pickle.UnpicklingError):
+    """A pickle asked for a global no CIFAR-10 batch needs (a code-execution attempt or junk)."""
+
+
+def _read_cifar_pickle(path: Path) -> dict:
+    """One CIFAR-10 batch or meta file through :class:`_CifarUnpickler`, keys decoded to str."""
+    try:
+        with open(path, "rb") as f:
+            obj = _CifarUnpickler(f, encoding="latin1").load()
+    except _UnsafePickle as exc:
+        raise ValueError(
+            f"refusing CIFAR-10 file {path}: it is not a plain data batch (it asks for {exc}, which "
+            "could run code); delete the folder and re-download CIFAR-10"
+        ) from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            UnicodeDecodeError, MemoryError, KeyError) as exc:
+        raise ValueError(
+            f"corrupt or truncated CIFAR-10 batch {path} ({_first_line(exc)}); "
+            "delete the folder and re-extract or re-download it"
+        ) from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"CIFAR-10 file {path} holds a {type(obj).__name__}, not a dict; re-extract it")
+    return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in obj.items()}
+
+
+def _md5_ok(path: Path, md5: str) -> bool:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == md5
+
+
+class _CifarBatches:
+    """What :func:`_to_tensors` reads (``data`` (N, 32, 32, 3) uint8, ``targets``, ``classes``),
+    parsed by the safe unpickler from the files torchvision's CIFAR10 class names."""
+
+    def __init__(self, base: Path, train: bool):
+        from torchvision.datasets import CIFAR10
+
+        files = CIFAR10.train_list if train else CIFAR10.test_list
+        unverified = [f for f, md5 in files + [(CIFAR10.meta["filename"], CIFAR10.meta["md5"])]
+                      if not _md5_ok(base / f, md5)]
+        if unverified:
+            logger.warning(
+                "CIFAR-10 files under %s do not match the official md5 sums (%s); reading them with a "
+                "parser that builds only arrays and lists (expected only for test fixtures)",
+                base, ", ".join(unverified),
             )
-
-        def _load_meta(self) -> None:
-            with open(Path(self.root, self.base_folder, self.meta["filename"]), "rb") as infile:
-                self.classes = pickle.load(infile, encoding="latin1")[self.meta["key"]]
-            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-    return _UnverifiedCIFAR10
+        self.verified = not unverified
+        data, targets = [], []
+        for fname, _ in files:
+            entry = _read_cifar_pickle(base / fname)
+            try:
+                data.append(np.asarray(entry["data"]).reshape(-1, 3, 32, 32))
+                targets.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"corrupt CIFAR-10 batch {base / fname} ({_first_line(exc)}); "
+                    "re-extract or re-download it"
+                ) from None
+        self.data = np.vstack(data).transpose(0, 2, 3, 1)
+        self.targets = targets
+        meta = _read_cifar_pickle(base / CIFAR10.meta["filename"])
+        try:
+            self.classes = list(meta[CIFAR10.meta["key"]])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"corrupt CIFAR-10 meta file under {base} ({_first_line(exc)})") from None
 
 
 def load_cifar10(root: Path, train: bool, download: bool, how_to_get: str):
-    """Load CIFAR-10 through ``torchvision.datasets.CIFAR10`` (python-pickle batches)."""
-    from torchvision.datasets import CIFAR10
+    """Load CIFAR-10 (python-pickle batches) with a parser that cannot execute code.
 
+    ``download=True`` fetches and md5-verifies the official archive through
+    ``torchvision.datasets.CIFAR10``; parsing is always :class:`_CifarBatches` (restricted unpickler).
+    """
     base = root / "cifar-10-batches-py"
-    if download:
+    if download and not present("cifar10", root):
+        from torchvision.datasets import CIFAR10
+
         try:
-            return _to_tensors(CIFAR10(str(root), train=train, download=True), base)
+            CIFAR10(str(root), train=train, download=True)
         except (OSError, RuntimeError) as exc:
-            if not present("cifar10", root):
-                raise OSError(
-                    f"downloading CIFAR-10 to {root} failed ({_first_line(exc)}); {how_to_get}"
-                ) from None
-            # Files exist but differ from the official md5s (e.g. fixtures): load them unverified below.
+            raise OSError(
+                f"downloading CIFAR-10 to {root} failed ({_first_line(exc)}); {how_to_get}"
+            ) from None
     missing = [f for f in CIFAR10_FILES if not (base / f).is_file()]
     if missing:
         raise FileNotFoundError(f"CIFAR-10 not found: {base / missing[0]} is missing; {how_to_get}")
-    try:
-        return _to_tensors(CIFAR10(str(root), train=train, download=False), base)
-    except RuntimeError:
-        logger.warning(
-            "CIFAR-10 files under %s do not match the official md5 sums; loading them "
-            "without checksum verification (expected only for test fixtures)",
-            base,
-        )
-    try:
-        ds = _unverified_cifar10_class()(str(root), train=train, download=False)
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        KeyError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        UnicodeDecodeError,
-        MemoryError,
-    ) as exc:
-        raise ValueError(
-            f"corrupt or truncated CIFAR-10 batch under {base} ({_first_line(exc)}); "
-            "delete the folder and re-extract or re-download it"
-        ) from None
-    return _to_tensors(ds, base)
+    return _to_tensors(_CifarBatches(base, train), base)
 
 
 def _to_tensors(ds, base: Path):

@@ -81,6 +81,30 @@ def test_cifar10_missing_and_corrupt(tmp_path):
         load_dataset("cifar10", root=tmp_path)
 
 
+class _Payload:
+    """A pickle whose loading would run ``open(path, "w")``: creates a file as proof of execution."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("victim", ["data_batch_2", "batches.meta", "test_batch"])
+def test_cifar10_malicious_pickle_is_refused_without_running(tmp_path, victim):
+    import pickle
+
+    write_cifar10(tmp_path, n_per_batch=2)
+    proof = tmp_path / "pwned"
+    batch = tmp_path / "cifar-10-batches-py" / victim
+    batch.write_bytes(pickle.dumps({"data": _Payload(proof), "labels": [0]}, protocol=2))
+    split = "test" if victim == "test_batch" else "train"
+    with pytest.raises(ValueError, match=r"refusing CIFAR-10 file .*io\.open.*could run code"):
+        load_dataset("cifar10", split, root=tmp_path)
+    assert not proof.exists()
+
+
 def test_cifar10_download_failure_is_one_line(tmp_path, monkeypatch):
     import urllib.error
 
