@@ -1,9 +1,12 @@
 """Registry of phase-diagram models: each a closed form and a simulation on the same grid.
 
-A phase model answers "what does interpolating label noise cost this model at (x, noise_rate)?",
-where x is ``ratio`` (p/N, or k/N for random features) or ``n_samples`` (kernel n-scaling), as one
-tidy table that the bridge colours by its one regime rule (``benign.bridge`` computes
-delta = (E(eta) - E(0)) / eta from ``test_error``; theory never labels regimes itself).
+A phase model answers "what does interpolating label noise cost this model at (x, y)?", where the
+axes are columns of its table: x is usually ``ratio`` (p/N, or k/N for random features) and y
+``noise_rate``; a model may use others (``n_samples`` for kernel n-scaling, ``(ratio, n_samples)``
+at a fixed noise rate for two-layer networks). Every table carries ``noise_rate``, and where y is
+not ``noise_rate`` it holds clean (``noise_rate = 0``) rows beside the noisy ones, so that the
+bridge can colour each cell by its one regime rule: delta = (E(eta) - E(0)) / eta from
+``test_error`` at the same (x, y); theory never labels regimes itself.
 
 Contract of a :class:`PhaseModel`
 ---------------------------------
@@ -11,7 +14,7 @@ Contract of a :class:`PhaseModel`
 ``simulate(xs, noise_rates, seeds, config, progress=None) -> DataFrame`` return one row per cell
 (closed form) or per (cell, seed) (simulation) with at least the columns
 
-    <x>            the x axis value (``model.x``: "ratio" or "n_samples")
+    <x>, <y>       the axis values (``model.x``, ``model.y``)
     noise_rate     eta in [0, 0.5)
     test_error     clean test error (classification) or clean test MSE (regression) of the
                    interpolating (or, with ridge > 0, the regularised) estimator
@@ -22,6 +25,8 @@ Contract of a :class:`PhaseModel`
 and may add ``test_error_es`` (an early-stopped / optimally-regularised comparator, giving
 ``interpolation_cost = test_error - test_error_es``) and model-specific columns. ``config`` is an
 instance of ``model.config`` (a frozen dataclass: the single source of the model's defaults).
+``boundary(config, xs, ys) -> DataFrame`` (optional) gives predicted phase boundaries to draw:
+columns ``x, y, label`` (one curve per label, e.g. a theorem's condition with its constant).
 :func:`summarize` turns per-seed rows into cell means with standard errors and the interpolating
 fraction (a cell interpolates when most of its draws do).
 """
@@ -41,9 +46,10 @@ class PhaseModel:
     """One phase-diagram model (module docstring gives the table contract).
 
     name : registry key (``benign theory phase --model NAME``); description : one line;
-    x : the x-axis column; config : frozen dataclass type of the model's parameters;
+    x, y : the axis columns; config : frozen dataclass type of the model's parameters;
     simulate / closed_form : the two table makers (``closed_form`` may be ``None``);
-    source : papers and equations, cited as ``docs/<file>.md §<section>``.
+    boundary : optional predicted-boundary curves; source : papers and equations, cited as
+    ``docs/<file>.md §<section>``.
     """
 
     name: str
@@ -52,6 +58,8 @@ class PhaseModel:
     config: type
     simulate: Callable[..., pd.DataFrame]
     closed_form: Callable[..., pd.DataFrame] | None = None
+    y: str = "noise_rate"
+    boundary: Callable[..., pd.DataFrame] | None = None
     source: str = ""
 
 
@@ -81,16 +89,17 @@ def get_model(name: str) -> PhaseModel:
         raise ValueError(f"unknown phase model {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
-def summarize(sim: pd.DataFrame, x: str) -> pd.DataFrame:
-    """Seed means per (x, noise_rate) of a simulation table.
+def summarize(sim: pd.DataFrame, x: str, y: str = "noise_rate") -> pd.DataFrame:
+    """Seed means per (x, y[, noise_rate]) of a simulation table.
 
     Returns the mean of every numeric column, ``test_error_se`` (standard error over seeds),
     ``interpolates_fraction`` and ``interpolates`` (True when more than half of the draws
     interpolate), ``n_seeds`` and ``source = "simulated"``.
     """
-    num = [c for c in sim.columns if c not in (x, "noise_rate", "seed", "interpolates")
+    keys = list(dict.fromkeys([x, y, "noise_rate"]))
+    num = [c for c in sim.columns if c not in (*keys, "seed", "interpolates")
            and pd.api.types.is_numeric_dtype(sim[c]) and not pd.api.types.is_bool_dtype(sim[c])]
-    g = sim.groupby([x, "noise_rate"], sort=True)
+    g = sim.groupby(keys, sort=True)
     out = g[num].mean()
     out["test_error_se"] = g["test_error"].sem()
     out["interpolates_fraction"] = g["interpolates"].mean()
