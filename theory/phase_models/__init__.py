@@ -10,8 +10,9 @@ bridge can colour each cell by its one regime rule: delta = (E(eta) - E(0)) / et
 
 Contract of a :class:`PhaseModel`
 ---------------------------------
-``closed_form(xs, noise_rates, config) -> DataFrame`` (or ``None`` when the model has none) and
-``simulate(xs, noise_rates, seeds, config, progress=None) -> DataFrame`` return one row per cell
+``closed_form(xs, ys, config) -> DataFrame`` (or ``None`` when the model has none) and
+``simulate(xs, ys, seeds, config, progress=None) -> DataFrame`` (xs, ys: 1-D arrays of axis values;
+where y is not ``noise_rate`` the noise rate is a field of ``config``) return one row per cell
 (closed form) or per (cell, seed) (simulation) with at least the columns
 
     <x>, <y>       the axis values (``model.x``, ``model.y``)
