@@ -2,12 +2,12 @@
 
 Training augmentation is the Nakkiran / kuangliu recipe, RandomCrop(pad 4, zero fill) + horizontal flip,
 done for a whole batch with a single gather on ``uint8`` tensors, so a GPU-resident dataset never leaves
-the device (the airbench trick, empirical.md §4.1). The random parameters are drawn on the CPU from an
+the device (the airbench trick, docs/empirical.md §4.1). The random parameters are drawn on the CPU from an
 explicit ``torch.Generator``, so the same seed gives the same augmentation on every device and a resumed
 run can regenerate any batch from ``(seed, epoch, step)``.
 
 The float transforms (:func:`translate`, :func:`svd_erase`) build the augmentation neighbourhoods of
-Gamba et al. (TMLR 2023, §3; empirical.md §2.3) for input-space sharpness.
+Gamba et al. (TMLR 2023, §3; docs/empirical.md §2.3) for input-space sharpness.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def svd_erase(x: torch.Tensor, strength: int, offset: int = 0) -> torch.Tensor:
     """Zero a window of the smallest singular values of each channel (Gamba et al.'s ``svd-s`` neighbours).
 
     For direction ``offset = i`` the singular values with indices ``[r − s − i, r − i)`` are removed
-    (r = min(H, W)), matching the sliding window of empirical.md §2.3.
+    (r = min(H, W)), matching the sliding window of docs/empirical.md §2.3.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Image datasets as in-memory uint8 tensors: CIFAR-10, ImageNet subset, Fashion-MNIST, synthetic stand-in.
 
 Every loader returns an :class:`ImageData` with ``images`` of shape ``(N, C, H, W)`` uint8 and ``labels``
-``(N,)`` int64, so training code can move the whole set to the GPU once (empirical.md §4.1, §8.5).
+``(N,)`` int64, so training code can move the whole set to the GPU once (docs/empirical.md §4.1, §8.5).
 Nothing is downloaded unless ``download=True``; a missing dataset raises ``FileNotFoundError`` with one
 line saying where to put it, a corrupt one ``ValueError``.
 

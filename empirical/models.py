@@ -1,6 +1,6 @@
 """Width-scaled convolutional networks for the empirical double-descent / benign-overfitting runs.
 
-Three families, each with one width parameter ``k`` (see ``/work/shared/research/empirical.md`` §3.1, §8.1):
+Three families, each with one width parameter ``k`` (docs/empirical.md §3.1, §8.1):
 
 ``preact_resnet18``
     Nakkiran et al. (ICLR 2020, "Deep Double Descent", §3) ResNet18-k: the pre-activation ResNet18 of

@@ -1,6 +1,6 @@
 """Label-noise injection with an exact count and a saved flip mask, plus CIFAR-10N human labels.
 
-Conventions (named explicitly because papers differ; empirical.md §3.1, §5, §8.1):
+Conventions (named explicitly because papers differ; docs/empirical.md §3.1, §5, §8.1):
 
 ``symmetric``
     Nakkiran et al. (ICLR 2020, §3): "a uniformly random *incorrect* label". Exactly

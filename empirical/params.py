@@ -5,7 +5,7 @@ a model), so a test comparing them with ``count_parameters(build_model(...))`` i
 Notation: k = width, c = input channels, C = classes. Conv layers have no bias except in ``cnn5``;
 every BatchNorm has 2 parameters per channel (running statistics are buffers, not parameters).
 
-PreAct-ResNet18-k (Nakkiran et al. 2020, §3; empirical.md §3.2)
+PreAct-ResNet18-k (Nakkiran et al. 2020, §3; docs/empirical.md §3.2)
     stem 9ck; stage 1: 36k^2 + 8k; stage 2: 128k^2 + 14k; stage 3: 512k^2 + 28k;
     stage 4: 2048k^2 + 56k; linear 8kC + C, so
 

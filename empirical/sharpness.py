@@ -1,5 +1,5 @@
 """Input-space loss sharpness of Gamba, Englesson, Björkman & Azizpour, "Deep Double Descent via Smooth
-Interpolation" (TMLR 2023, arXiv 2209.10080), re-implemented from the description in empirical.md §2.2–2.3
+Interpolation" (TMLR 2023, arXiv 2209.10080), re-implemented from the description in docs/empirical.md §2.2–§2.3
 (their code is GPL-3; none is copied).
 
 For a model f in eval mode (BatchNorm on running statistics, so samples are independent), a point x with
@@ -258,7 +258,7 @@ def sharpness(
     amp: bool = False,
     prepared: bool = False,
 ) -> torch.Tensor:
-    """Neighbourhood-averaged input-gradient norm of each point (Gamba et al. 2023, empirical.md §8.3).
+    """Neighbourhood-averaged input-gradient norm of each point (Gamba et al. 2023, docs/empirical.md §8.3).
 
     Parameters
     ----------

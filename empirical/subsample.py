@@ -1,5 +1,5 @@
 """Class-balanced subsampling to a chosen N with a fixed data seed, so that p/N can be matched across
-datasets (empirical.md §8.1). Re-exported by :mod:`benign.empirical.data`.
+datasets (docs/empirical.md §8.1). Re-exported by :mod:`benign.empirical.data`.
 """
 
 from __future__ import annotations

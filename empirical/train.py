@@ -1,6 +1,6 @@
 """One training run of a width-k network on noisy labels, resumable, with per-epoch records and sharpness.
 
-Protocol (empirical.md §8.1): a class-balanced subsample of ``n_samples`` training points, label noise
+Protocol (docs/empirical.md §8.1): a class-balanced subsample of ``n_samples`` training points, label noise
 injected once (exact count, saved mask), Nakkiran's Adam preset (1e-4 constant, batch 128, crop + flip)
 or the "standard" SGD preset (0.1, momentum 0.9, wd 5e-4, cosine), trained for a fixed epoch budget or
 until interpolation. Each epoch gives one flat record with the shared vocabulary columns; at log-spaced

@@ -12,7 +12,7 @@ from benign.empirical.params import count_parameters, param_count, width_for_rat
 
 
 def _resnet18k_loop(k: int, n_classes: int = 10, in_channels: int = 3) -> int:
-    """Block-by-block count of Nakkiran's make_resnet18k (empirical.md App. A), independent of params.py."""
+    """Block-by-block count of Nakkiran's make_resnet18k (docs/empirical.md §3.2), independent of params.py."""
     p, cin = 9 * in_channels * k, k
     for planes, stride in [(k, 1), (2 * k, 2), (4 * k, 2), (8 * k, 2)]:
         for s in (stride, 1):
@@ -27,12 +27,12 @@ def _resnet18k_loop(k: int, n_classes: int = 10, in_channels: int = 3) -> int:
 def test_resnet18k_count_matches_independent_formula(k):
     model_count = count_parameters(build_model("preact_resnet18", k))
     assert model_count == _resnet18k_loop(k) == param_count("preact_resnet18", k)
-    # The published polynomial for 10 classes (Nakkiran ResNet18-k; empirical.md §3.2, V1).
+    # The published polynomial for 10 classes (Nakkiran ResNet18-k; docs/empirical.md §3.2, V1).
     assert model_count == 2724 * k * k + 213 * k + 10
 
 
 def test_standard_resnet18_size():
-    # k = 64 is the standard ResNet18: empirical.md V1 gives 11,171,146 for 10 classes.
+    # k = 64 is the standard ResNet18: docs/empirical.md §8.4 V1 gives 11,171,146 for 10 classes.
     assert param_count("preact_resnet18", 64) == 11_171_146
 
 
@@ -56,7 +56,7 @@ def test_resnet50_k64_is_torchvision_resnet50():
 
 
 def test_cnn5_k64_count():
-    # empirical.md §3.2: 4 layers (9 c_in c_out + 3 c_out) + 8c*10 + 10 = 1,558,026 at k = 64.
+    # docs/empirical.md §3.2: 4 layers (9 c_in c_out + 3 c_out) + 8c*10 + 10 = 1,558,026 at k = 64.
     layers = sum(9 * a * b + 3 * b for a, b in [(3, 64), (64, 128), (128, 256), (256, 512)])
     assert count_parameters(build_model("cnn5", 64)) == layers + 512 * 10 + 10 == 1_558_026
 

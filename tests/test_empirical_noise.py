@@ -179,7 +179,7 @@ def test_default_cifar10n_path(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not default_cifar10n_path().is_file(), reason="official CIFAR-10_human.pt not present")
 def test_real_cifar10n_rates():
-    # empirical.md V2: disagreement with clean_label in the official file, exact.
+    # docs/empirical.md §5 (CIFAR-10N): disagreement with clean_label in the official file, exact.
     path = default_cifar10n_path()
     clean = load_cifar10n(path, "clean")
     assert clean.shape == (50_000,) and np.bincount(clean).tolist() == [5000] * 10

@@ -1,6 +1,6 @@
 """Oracle tests: eigenframework vs Hastie's general-Σ form and vs Gaussian-design KRR simulation,
 Funk–Hecke spectra vs closed forms and traces, KRR vs scikit-learn, arc-cosine kernels vs Monte Carlo
-(theory.md §2.1.4, §2.5, §2.6, §4.3 V4/V5/V10)."""
+(docs/theory.md §2.1.4, §2.5, §2.6, §4.3 V4/V5/V10)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_sphere_spectra_closed_forms_and_traces():
     g = kr.sphere_spectrum("gaussian", 3, 8)
     quad = kr.sphere_spectrum("laplace", 3, 8)  # only to exercise the quadrature path shape
     assert len(quad) == 9
-    # Gaussian on S^2: e^{-1} i_l(1) (theory.md §2.6) vs the generic quadrature of the profile
+    # Gaussian on S^2: e^{-1} i_l(1) (docs/theory.md §2.6) vs the generic quadrature of the profile
     from scipy import special
     np.testing.assert_allclose(g.eigenvalue, np.exp(-1) * special.spherical_in(np.arange(9), 1.0), rtol=1e-12)
     x, w = special.roots_legendre(200)

@@ -29,7 +29,7 @@ def _mc_excess(n, p, n_draws, seed, fit, spectrum_name="isotropic", noise_var=1.
 
 
 def test_closed_form_values():
-    """theory.md §4.3 V1, V2, V3 (and the ridgeless limit of the ridge formula)."""
+    """docs/theory.md §4.3 V1, V2, V3 (and the ridgeless limit of the ridge formula)."""
     assert isotropic_finite_risk(100, 200) == pytest.approx(1.51010101, abs=1e-8)
     assert isotropic_finite_risk(200, 100) == pytest.approx(1.01010101, abs=1e-8)
     assert isotropic_finite_risk(100, 101) == np.inf

@@ -1,4 +1,4 @@
-"""Oracle tests of the max-margin GMM closed form (theory.md §1.3) against sympy, an independent
+"""Oracle tests of the max-margin GMM closed form (docs/theory.md §1.3) against sympy, an independent
 brute-force maximisation, and finite-n simulation with the project's exact max-margin solver."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _kappa_bruteforce(psi, r, eta):
 
 
 @pytest.mark.parametrize("psi,r,eta,kappa,rho,err", [
-    (2, 2, 0.0, 1.8854, 0.6948, 0.0823),   # V6, theory.md §4.3
+    (2, 2, 0.0, 1.8854, 0.6948, 0.0823),   # V6, docs/theory.md §4.3
     (2, 2, 0.1, 1.4181, 0.4326, 0.1934),   # §1.3 table
     (5, 2, 0.1, 2.3701, 0.4270, 0.1966),
 ])
@@ -89,7 +89,7 @@ def test_fixed_point_against_simulation(psi, r, eta, n, draws):
         err_avg.append(float(gmm_error(wa @ d.mu, np.linalg.norm(wa))))
     pred = mm.mm_fixed_point(psi, r, eta).iloc[0]
     se_k, se_r = np.std(kap, ddof=1) / np.sqrt(draws), np.std(rho, ddof=1) / np.sqrt(draws)
-    # 4 MC standard errors plus an O(1/sqrt(n)) finite-size allowance (theory.md §1.3 table: ≤ 0.02).
+    # 4 MC standard errors plus an O(1/sqrt(n)) finite-size allowance (docs/theory.md §1.3 table: ≤ 0.02).
     assert abs(np.mean(kap) - pred.margin) < 4 * se_k + 0.02
     assert abs(np.mean(rho) - pred.cos_signal) < 4 * se_r + 0.01
     pa = mm.averaging_error(psi, r, eta).iloc[0]
@@ -103,7 +103,7 @@ def test_noise_floor_decreasing_zero_at_eta0_and_limit_of_large_snr():
     vals = floor.test_error.to_numpy()
     assert floor.separable.all()
     assert np.all(np.diff(vals) < 0)
-    # theory.md §1.3 floor table (r = 1e3 there)
+    # docs/theory.md §1.3 floor table (r = 1e3 there)
     np.testing.assert_allclose(vals[:4], [0.1440, 0.0839, 0.0311, 1.89e-3], rtol=2e-3)
     assert np.all(mm.noise_floor(psi, 0.0).test_error.to_numpy() == 0.0)
     big_r = mm.mm_fixed_point(psi, 1e4, 0.1).test_error.to_numpy()
@@ -157,7 +157,7 @@ def test_invalid_parameters_raise_one_line(kw, field):
 
 
 def test_phase_change_cost_persists_in_n_at_small_ratio_and_vanishes_at_large_ratio():
-    """WTZ phase change (theory.md §1.3): at η > 0 the hard-margin − averaging clean-error gap does
+    """WTZ phase change (docs/theory.md §1.3): at η > 0 the hard-margin − averaging clean-error gap does
     not shrink with n at ψ = 0.5, while at ψ = 16 it is negligible."""
     r, eta = 6.0, 0.1
     rng = np.random.default_rng(7)

@@ -1,5 +1,5 @@
 """Random features: RF eigenframework vs reference numbers, its limits, and vs simulation; the
-double-descent peak at k ≈ n (theory.md §2.7, §4.3 V7)."""
+double-descent peak at k ≈ n (docs/theory.md §2.7, §4.3 V7)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_relu_features_on_sphere_against_rf_eigenframework():
     """ReLU RF on S^4 vs the RF eigenframework with the arc-cosine spectrum (k → ∞ kernel k₁/2).
 
     Exact for k < n up to MC error; for k > n the low-dimensional sphere is not Gaussian-like and
-    the framework is optimistic (≈ 5–25 % low, cf. theory.md §4.5 for Laplace KRR on S²): we hold
+    the framework is optimistic (≈ 5–25 % low, cf. docs/theory.md §4.5 for Laplace KRR on S²): we hold
     it to that documented band, and to the peak location.
     """
     from benign.theory import kernels as kr

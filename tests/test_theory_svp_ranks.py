@@ -63,7 +63,7 @@ def test_svp_event_matches_max_margin_support():
 
 def test_svp_probability_matches_ardeshir_sanford_hsu():
     p, se = svp_probability(40, 300, 400, np.random.default_rng(1))
-    assert abs(p - 0.8126) < 3 * se + 0.0028 * 3  # ours 0.8126 ± 0.0028 at 20 000 draws (theory.md §2.3)
+    assert abs(p - 0.8126) < 3 * se + 0.0028 * 3  # ours 0.8126 ± 0.0028 at 20 000 draws (docs/theory.md §2.3)
     assert svp_tau(40, 300) == pytest.approx(300 / (80 * np.log(40)))
 
 

@@ -66,7 +66,7 @@ def test_make_gmm_contract_and_exact_error():
 
 
 def test_averaging_matches_gmm_asymptotics():
-    """theory.md §1.3: ρ_avg = (1−2η) r / √((1−2η)² r² + ψ), err = Φ(−r ρ_avg)."""
+    """docs/theory.md §1.3: ρ_avg = (1−2η) r / √((1−2η)² r² + ψ), err = Φ(−r ρ_avg)."""
     r, eta, psi, n = 2.0, 0.1, 2.0, 400
     df = sweep(n, [psi], [eta], range(12), ["averaging"], snr=r)
     rho = (1 - 2 * eta) * r / np.sqrt((1 - 2 * eta) ** 2 * r**2 + psi)

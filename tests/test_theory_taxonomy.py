@@ -1,5 +1,5 @@
 """Taxonomy (Mallinar et al. 2022): predicted regimes from E0 scaling and empirical regimes from a
-sweep over n, each checked against the other and against the cases of theory.md §2.6."""
+sweep over n, each checked against the other and against the cases of docs/theory.md §2.6."""
 
 from __future__ import annotations
 

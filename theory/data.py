@@ -6,7 +6,7 @@ closed forms (see :mod:`benign.theory.metrics`) and no test sample is needed.
 
 Nesting: the signal always lives in the *leading* coordinates (μ = r·e₁ by default), so the first
 p' columns of a p-feature draw are themselves a valid p'-feature draw. The vectorised sweep uses
-this to serve a whole ratio grid from one matrix (theory.md §4.1).
+this to serve a whole ratio grid from one matrix (docs/theory.md §4.1).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def spectrum(name: str, n_features: int, *, alpha: float = 1.0, n_spiked: int = 
     ----------
     name : one of ``SPECTRA``
         ``isotropic``: λ_j = 1.
-        ``bilevel``: Muthukumar et al. (JMLR 2021, theory.md §2.3) bi-level ensemble, a fraction
+        ``bilevel``: Muthukumar et al. (JMLR 2021, docs/theory.md §2.3) bi-level ensemble, a fraction
         ``spike_mass`` (their a) of the trace p on the first ``n_spiked`` (their s) features:
         λ_j = a·p/s for j ≤ s, (1−a)·p/(p−s) otherwise.
         ``spiked``: λ_j = ``spike_height`` for j ≤ ``n_spiked`` and 1 otherwise.
@@ -151,7 +151,7 @@ def make_regression(n_samples: int, n_features: int, *, rng: np.random.Generator
                     spectrum_name: str = "isotropic", signal: float = 1.0, noise_var: float = 1.0,
                     beta=None, direction: str = "random",
                     **spectrum_params) -> RegressionData:
-    """Gaussian linear regression (Hastie et al. 2022 setting, theory.md §2.1).
+    """Gaussian linear regression (Hastie et al. 2022 setting, docs/theory.md §2.1).
 
     Parameters
     ----------
@@ -181,7 +181,7 @@ def make_regression(n_samples: int, n_features: int, *, rng: np.random.Generator
 
 def make_gmm(n_samples: int, n_features: int, snr: float, noise_rate: float, rng: np.random.Generator,
              *, direction: str = "first") -> ClassificationData:
-    """Gaussian mixture with label flips (theory.md §1.3): x = ỹ·μ + z, z ~ N(0, I_p), ‖μ‖ = snr.
+    """Gaussian mixture with label flips (docs/theory.md §1.3): x = ỹ·μ + z, z ~ N(0, I_p), ‖μ‖ = snr.
 
     ỹ is uniform on {±1}; the observed y = −ỹ with probability η, independently of x. The Bayes
     error on clean labels is Φ(−snr). ``direction="first"`` puts μ = snr·e₁ so that column prefixes

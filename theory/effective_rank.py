@@ -1,6 +1,6 @@
 """Effective ranks and the benign-covariance test of Bartlett, Long, Lugosi & Tsigler (PNAS 2020).
 
-theory.md §2.2. For eigenvalues λ₁ ≥ λ₂ ≥ … of Σ:
+docs/theory.md §2.2. For eigenvalues λ₁ ≥ λ₂ ≥ … of Σ:
 
     r_k(Σ) = Σ_{i>k} λ_i / λ_{k+1}        R_k(Σ) = (Σ_{i>k} λ_i)² / Σ_{i>k} λ_i²
     k*     = min{k ≥ 0 : r_k(Σ) ≥ b·n}
@@ -8,7 +8,7 @@ theory.md §2.2. For eigenvalues λ₁ ≥ λ₂ ≥ … of Σ:
 Min-norm interpolation is benign for a sequence (Σ_n) iff r₀/n → 0, k*/n → 0 and n/R_{k*} → 0; the
 variance term of the bound is σ²(k*/n + n/R_{k*}). At one finite n these are *diagnostics*: they
 track the exact variance E₀ − 1 (:func:`benign.theory.linear_risk.general_ridgeless_risk`) up to
-constants (theory.md §2.2 table), so use them as columns, not as tight predictions.
+constants (docs/theory.md §2.2 examples), so use them as columns, not as tight predictions.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def k_star(eigvals, n_samples: int, b: float = 1.0) -> int:
 def bllt_diagnostics(eigvals, n_samples: int, b: float = 1.0) -> dict:
     """BLLT quantities at one n: r0, r0_over_n, k_star, r_kstar, R_kstar, variance_term = k*/n + n/R_{k*}.
 
-    ``variance_term`` is the σ²-free variance factor of the BLLT bound (theory.md §2.2).
+    ``variance_term`` is the σ²-free variance factor of the BLLT bound (docs/theory.md §2.2).
     """
     n = check_positive_int("n_samples", n_samples)
     r, R = effective_ranks(eigvals)

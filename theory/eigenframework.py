@@ -1,8 +1,8 @@
 """Eigenframework (omnibus) risk of kernel ridge(less) regression for any spectrum and target.
 
 Simon, Dickens, Karkada, DeWeese, "The Eigenlearning Framework", TMLR 2023 (arXiv 2110.03922) and
-Canatar, Bordelon, Pehlevan, Nat. Commun. 2021 (arXiv 2006.13198); formulas as transcribed in the
-research notes theory.md §2.5 from ``james-simon/eigenlearning/theory.py``::
+Canatar, Bordelon, Pehlevan, Nat. Commun. 2021 (arXiv 2006.13198); formulas (docs/theory.md §2.5) as in the authors' code
+``james-simon/eigenlearning/theory.py``::
 
     κ solves   Σ_i m_i λ_i/(λ_i + κ) + δ/κ = n        (δ = ridge of  Σ(f(x_i) − y_i)² + δ‖f‖²_H)
     L_i = λ_i/(λ_i + κ)                                (learnability; Σ m_i L_i = n at δ = 0)
@@ -13,9 +13,9 @@ research notes theory.md §2.5 from ``james-simon/eigenlearning/theory.py``::
 ``m_i`` are mode multiplicities (a degenerate level of a sphere kernel counts m_i times) and v_i² the
 *total* squared target coefficient carried by level i. For Gaussian-design linear regression with
 Σ = diag(λ) this is exact as n, p → ∞ and coincides with Hastie et al.'s general-Σ formula
-(theory.md §2.1.4); on low-dimensional spheres it is approximate (§4.5).
+(docs/theory.md §2.1.4); on low-dimensional spheres it is approximate (§4.5).
 
-The taxonomy of Mallinar et al. (NeurIPS 2022, theory.md §2.6) reads off E₀: → 1 benign, → a
+The taxonomy of Mallinar et al. (NeurIPS 2022, docs/theory.md §2.6) reads off E₀: → 1 benign, → a
 constant > 1 tempered (E₀ → α for λ_i = i^{−α}), → ∞ catastrophic; see :mod:`benign.theory.taxonomy`.
 """
 
@@ -33,7 +33,7 @@ __all__ = ["EigenPrediction", "power_law_spectrum", "eigen_kappa", "eigen_predic
 
 @dataclass(frozen=True)
 class EigenPrediction:
-    """Eigenframework prediction at one sample size (theory.md §2.5).
+    """Eigenframework prediction at one sample size (docs/theory.md §2.5).
 
     Attributes: n_samples, ridge, kappa, e0, bias, variance, excess_risk (= bias + variance),
     test_mse (= excess_risk + noise_var), train_mse, learnabilities (per mode/level).
@@ -60,7 +60,7 @@ class EigenPrediction:
 
 
 def power_law_spectrum(alpha: float, n_modes: int) -> np.ndarray:
-    """λ_i = i^{−α}, i = 1..n_modes (theory.md §2.6). Needs n_modes ≫ n (§4.5: ≥ 10³ n for α ≤ 1.5)."""
+    """λ_i = i^{−α}, i = 1..n_modes (docs/theory.md §2.6). Needs n_modes ≫ n (§4.5: ≥ 10³ n for α ≤ 1.5)."""
     a = check_positive("alpha", alpha)
     m = check_positive_int("n_modes", n_modes)
     return np.arange(1, m + 1, dtype=np.float64) ** (-a)
@@ -80,9 +80,9 @@ def _spectrum(eigvals, multiplicities):
 
 
 def eigen_kappa(eigvals, n_samples: int, ridge: float = 0.0, multiplicities=None) -> float:
-    """Effective regulariser κ: root of Σ m_i λ_i/(λ_i + κ) + δ/κ = n (theory.md §2.5).
+    """Effective regulariser κ: root of Σ m_i λ_i/(λ_i + κ) + δ/κ = n (docs/theory.md §2.5).
 
-    Solved by ``brentq`` in log κ (theory.md §4.5); the left side decreases in κ.
+    Solved by ``brentq`` in log κ (docs/theory.md §4.5); the left side decreases in κ.
 
     Raises
     ------
@@ -108,7 +108,7 @@ def eigen_kappa(eigvals, n_samples: int, ridge: float = 0.0, multiplicities=None
 
 def eigen_predict(eigvals, n_samples: int, *, target=None, noise_var: float = 0.0, ridge: float = 0.0,
                   multiplicities=None) -> EigenPrediction:
-    """Predicted test/train risk of KRR with n samples (theory.md §2.5).
+    """Predicted test/train risk of KRR with n samples (docs/theory.md §2.5).
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ Everything works through the Gram matrix K = XXᵀ when p > n (the estimators li
 space of X), so one factorisation serves many label vectors: the sweep reuses it across noise
 rates, which only change y.
 
-Max-margin (theory.md §1.3, §3 lessons, §4.5): the dual
+Max-margin (docs/theory.md §1.3, §3 lessons, §4.5): the dual
     max_α 1ᵀα − ½ αᵀ K_y α,  α ≥ 0,  K_y = (yyᵀ)∘XXᵀ,  w = Xᵀ(α∘y)
 is solved *exactly*. When K is positive definite (rank n, always separable) the KKT conditions are
 a linear complementarity problem solved by block principal pivoting (Júdice & Pires 1994; Kim &
@@ -114,7 +114,7 @@ def min_norm(X, y, rcond: float = DEFAULT_RCOND) -> np.ndarray:
 
     p > n: w = Xᵀ K⁺ y with K = XXᵀ through eigh, dropping eigenvalues ≤ rcond·λ_max (the
     interpolator when rank X = n). p ≤ n: ``numpy.linalg.lstsq`` with the matching singular-value
-    cutoff √rcond. Hastie et al. 2022 ridgeless estimator (theory.md §2.1).
+    cutoff √rcond. Hastie et al. 2022 ridgeless estimator (docs/theory.md §2.1).
     """
     X = check_matrix("X", X)
     y = check_matrix("y", y, ndim=1)
@@ -145,7 +145,7 @@ def ridge(X, y, ridge: float) -> np.ndarray:
 
 
 def averaging(X, y) -> np.ndarray:
-    """Averaging classifier (1/n)Σ y_i x_i = one logistic-GD step from 0, up to scale (theory.md §1.3)."""
+    """Averaging classifier (1/n)Σ y_i x_i = one logistic-GD step from 0, up to scale (docs/theory.md §1.3)."""
     X, y = _xy(X, y)
     return X.T @ y / X.shape[0]
 
@@ -239,10 +239,10 @@ def max_margin_dual(K: np.ndarray, y: np.ndarray, *, tol: float = 1e-9, init_sup
 
 def max_margin(X, y, *, tol: float = 1e-9, gram=None, init_support=None,
                on_nonseparable: str = "flag", rcond: float = DEFAULT_RCOND) -> MaxMarginResult:
-    """Hard-margin SVM through the origin: argmin ‖w‖ s.t. y_i⟨w, x_i⟩ ≥ 1 (theory.md §1.3).
+    """Hard-margin SVM through the origin: argmin ‖w‖ s.t. y_i⟨w, x_i⟩ ≥ 1 (docs/theory.md §1.3).
 
     On separable data this is the limit direction of gradient descent on the logistic loss
-    (Soudry et al. 2018, theory.md §2.10).
+    (Soudry et al. 2018, docs/theory.md §2.10).
 
     Parameters
     ----------

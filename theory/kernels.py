@@ -3,17 +3,17 @@
 * Kernels (float64): Laplace exp(−‖x−z‖/ℓ), Gaussian exp(−‖x−z‖²/(2ℓ²)), polynomial
   (⟨x,z⟩/s + c)^q, arc-cosine of order 0 and 1 (Cho & Saul 2009) and the two-layer ReLU NTK
   Θ = ‖x‖‖z‖(t·k₀(t) + k₁(t)) with k₀ = (π − θ)/π, k₁ = (sin θ + (π − θ) cos θ)/π, t = cos θ
-  (the numpy transcription of neural-tangents' ReLU layer recommended in theory.md §3).
+  (the numpy transcription of neural-tangents' ReLU layer recommended in docs/theory.md §3).
 * KRR by ``eigh`` of the Gram matrix with an explicit relative eigenvalue cutoff, never Cholesky
-  at zero ridge, and the condition number reported with every fit (theory.md §3 "lessons",
+  at zero ridge, and the condition number reported with every fit (docs/theory.md §3 "lessons",
   §4.5: the Gaussian kernel on S² has cond 7.6·10¹² at n = 100).
-* Sphere spectra by the Funk–Hecke formula (theory.md §2.6, §4.2 item 8): for a dot-product
+* Sphere spectra by the Funk–Hecke formula (docs/theory.md §2.6, §4.2 item 8): for a dot-product
   kernel k(⟨x, z⟩) on S^{d−1},
   λ_ℓ = |S^{d−2}|/|S^{d−1}| ∫_{−1}^{1} k(t) P_ℓ^{(d)}(t) (1 − t²)^{(d−3)/2} dt with multiplicity
   N(d, ℓ) = (2ℓ + d − 2)/(ℓ + d − 2)·C(ℓ + d − 2, ℓ), P_ℓ^{(d)} the Gegenbauer polynomial normalised
   to P(1) = 1. The integral is taken in θ (t = cos θ) by Gauss–Legendre, where the Laplace and
   ReLU kernels are analytic. Gaussian kernel: closed form λ_ℓ = e^{−b} I_{ℓ+d/2−1}(b) Γ(d/2)(2/b)^{d/2−1},
-  b = 1/ℓ² (for d = 3, e^{−b} i_ℓ(b), theory.md §2.6).
+  b = 1/ℓ² (for d = 3, e^{−b} i_ℓ(b), docs/theory.md §2.6).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class KRRFit:
     alpha : (n,) or (n, k) dual coefficients, predictions K_test @ alpha.
     cond_number : λ_max/λ_min of the Gram matrix (inf if singular) — report it with ridgeless results.
     rank : eigenvalues kept above the relative cutoff (ridge = 0) or n (ridge > 0).
-    ridge : δ of min Σ(f(x_i) − y_i)² + δ‖f‖²_H (eigenframework convention, theory.md §2.5).
+    ridge : δ of min Σ(f(x_i) − y_i)² + δ‖f‖²_H (eigenframework convention, docs/theory.md §2.5).
     """
 
     alpha: np.ndarray
@@ -211,7 +211,7 @@ def krr_fit(K, y, ridge: float = 0.0, *, rcond: float = DEFAULT_RCOND) -> KRRFit
 
     At δ = 0 this is the min-RKHS-norm interpolant; eigenvalues below ``rcond·λ_max`` are dropped
     (pseudo-inverse) instead of Cholesky, which returns NaN on numerically singular kernels
-    (neural-tangents #76/#128, theory.md §3).
+    (neural-tangents #76/#128, docs/theory.md §3).
     """
     K = check_matrix("K", K)
     n = K.shape[0]
@@ -265,7 +265,7 @@ def gaussian_design_krr(eigvals, n_samples: int, *, target=None, noise_var: floa
     Features z ~ N(0, I_M) are the eigenfunction values, K(x, x') = Σ_i λ_i z_i z'_i and
     y = ⟨v, z⟩ + σε. The KRR predictor is f̂(z) = ⟨ĉ, z⟩ with ĉ = Λ Zᵀα, so the test risk is exact:
     excess = ‖ĉ − v‖², test MSE = excess + σ² (no test sample). This is the setting in which the
-    eigenframework is exact as n, M → ∞ (theory.md §2.1.4, §4.5; validation case V4).
+    eigenframework is exact as n, M → ∞ (docs/theory.md §2.1.4, §4.5; validation case V4).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Closed-form risks of min-norm and ridge least squares (the simulator's regression oracles).
 
-Conventions (theory.md §2): x ~ N(0, Σ), y = ⟨x, β⟩ + ε, Var ε = σ², r² = ‖β‖², γ = p/n.
+Conventions (docs/theory.md §2): x ~ N(0, Σ), y = ⟨x, β⟩ + ε, Var ε = σ², r² = ‖β‖², γ = p/n.
 "Excess risk" = E⟨x, β̂ − β⟩² = ‖β̂ − β‖²_Σ; test MSE = excess + σ².
 
 * :func:`isotropic_finite_risk` — exact finite-sample expectation (inverse-Wishart moments), §2.1.1.
@@ -33,7 +33,7 @@ __all__ = [
 
 def isotropic_finite_risk(n_samples: int, n_features: int, signal2: float = 1.0,
                           noise_var: float = 1.0) -> float:
-    """Exact E[excess risk] of min-norm LS with Σ = I at finite (n, p) (theory.md §2.1.1).
+    """Exact E[excess risk] of min-norm LS with Σ = I at finite (n, p) (docs/theory.md §2.1.1).
 
     p ≤ n − 2: σ² p/(n − p − 1) (OLS, no bias).  p ≥ n + 2: r²(1 − n/p) + σ² n/(p − n − 1).
     The expectation is infinite for |p − n| ≤ 1 (returns ``inf``).
@@ -49,7 +49,7 @@ def isotropic_finite_risk(n_samples: int, n_features: int, signal2: float = 1.0,
 
 
 def bhx_risk(n_samples: int, n_used: int, beta_used2: float, beta_missing2: float, noise_var: float) -> float:
-    """Test MSE (incl. σ²) of min-norm LS on p of D isotropic features, Belkin–Hsu–Xu 2019 (theory.md §2.1.2).
+    """Test MSE (incl. σ²) of min-norm LS on p of D isotropic features, Belkin–Hsu–Xu 2019 (docs/theory.md §2.1.2).
 
     p ≤ n − 2: (‖β_Pᶜ‖² + σ²)(1 + p/(n − p − 1)).
     p ≥ n + 2: ‖β_P‖²(1 − n/p) + (‖β_Pᶜ‖² + σ²)(1 + n/(p − n − 1)).  ``inf`` for |p − n| ≤ 1.
@@ -67,7 +67,7 @@ def bhx_risk(n_samples: int, n_used: int, beta_used2: float, beta_missing2: floa
 
 
 def hastie_isotropic_risk(gamma, signal2: float = 1.0, noise_var: float = 1.0):
-    """Asymptotic excess risk of ridgeless LS, Σ = I (Hastie et al. 2022; theory.md §2.1.3).
+    """Asymptotic excess risk of ridgeless LS, Σ = I (Hastie et al. 2022; docs/theory.md §2.1.3).
 
     γ < 1: σ²γ/(1 − γ);  γ > 1: r²(1 − 1/γ) + σ²/(γ − 1);  γ = 1: ∞ (the interpolation peak).
     Vectorised over ``gamma``.
@@ -105,7 +105,7 @@ def _mp_functions():
 def mp_stieltjes(ridge, gamma):
     """Marchenko–Pastur Stieltjes transform and its derivative at z = −λ: returns ``(m, m')``.
 
-    m(−λ) = [√((1−γ+λ)² + 4γλ) − (1−γ+λ)]/(2γλ)  (theory.md §2.1.3). Vectorised; λ > 0.
+    m(−λ) = [√((1−γ+λ)² + 4γλ) − (1−γ+λ)]/(2γλ)  (docs/theory.md §2.1.3). Vectorised; λ > 0.
     """
     lam = np.asarray(ridge, dtype=np.float64)
     if np.any(~(lam > 0)):
@@ -160,11 +160,11 @@ def general_ridgeless_risk(eigvals, beta2, n_samples: int, noise_var: float, *, 
     beta2 : (p,) squared target coefficients ⟨β, v_i⟩² in the eigenbasis.
     n_samples : n (< p).
     noise_var : σ².
-    form : ``"hastie"`` — Hastie et al. 2022 (theory.md §2.1.3, general Σ): c₀ solves
+    form : ``"hastie"`` — Hastie et al. 2022 (docs/theory.md §2.1.3, general Σ): c₀ solves
         1 − 1/γ = (1/p)Σ 1/(1 + c₀γ s_i), then
         B = ‖β‖²{1 + γc₀ ∫s²/(1+c₀γs)²dĤ / ∫s/(1+c₀γs)²dĤ} ∫s/(1+c₀γs)²dĜ,
         V = σ² γc₀ ∫s²/(1+c₀γs)²dĤ / ∫s/(1+c₀γs)²dĤ.
-        ``"eigen"`` — eigenlearning form (theory.md §2.1.4): κ solves Σ s_i/(s_i + κ) = n,
+        ``"eigen"`` — eigenlearning form (docs/theory.md §2.1.4): κ solves Σ s_i/(s_i + κ) = n,
         L_i = s_i/(s_i + κ), E₀ = n/(n − ΣL²), B = E₀ Σ(1 − L_i)² s_i β_i², V = σ²(E₀ − 1).
         The two are algebraically identical (c₀γ = 1/κ); tests hold them to 1e-8.
 
@@ -184,7 +184,7 @@ def general_ridgeless_risk(eigvals, beta2, n_samples: int, noise_var: float, *, 
     p = s.size
     if p <= n:
         raise ValueError(f"general_ridgeless_risk needs n_features > n_samples (got p={p}, n={n})")
-    # Σ L_i(κ) = n is decreasing in κ; bracket in log κ (theory.md §4.5).
+    # Σ L_i(κ) = n is decreasing in κ; bracket in log κ (docs/theory.md §4.5).
     lk = brentq(lambda t: np.sum(s / (s + np.exp(t))) - n, np.log(s.min()) - 80, np.log(s.max()) + 80,
                 xtol=1e-14, rtol=1e-15, maxiter=500)
     kappa = np.exp(lk)

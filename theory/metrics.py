@@ -3,11 +3,11 @@
 For the Gaussian designs of :mod:`benign.theory.data` the test risks of a fixed linear predictor
 w are closed forms:
 
-* GMM x = ỹμ + z, z ~ N(0, Σ): clean 0-1 error Φ(−⟨w, μ⟩/‖w‖_Σ) (theory.md §1.3); Bayes error Φ(−‖μ‖)
+* GMM x = ỹμ + z, z ~ N(0, Σ): clean 0-1 error Φ(−⟨w, μ⟩/‖w‖_Σ) (docs/theory.md §1.3); Bayes error Φ(−‖μ‖)
   for Σ = I; noisy-label error η + (1 − 2η)·err.
 * Noisy linear labels ỹ = sign⟨x, β*⟩, x ~ N(0, Σ): clean error arccos(cos_Σ(w, β*))/π, the
-  survival/contamination identity 1/2 − arctan(SU/CN)/π of Muthukumar et al. 2021 (theory.md §2.3).
-* Regression: excess risk ‖w − β‖²_Σ, test MSE = excess + σ² (theory.md §2).
+  survival/contamination identity 1/2 − arctan(SU/CN)/π of Muthukumar et al. 2021 (docs/theory.md §2.3).
+* Regression: excess risk ‖w − β‖²_Σ, test MSE = excess + σ² (docs/theory.md §2).
 
 Column names follow the shared vocabulary (train_error, test_error, test_error_noisy, bayes_error,
 excess_error, test_mse, excess_risk, margin, cos_signal, weight_norm, interpolates).

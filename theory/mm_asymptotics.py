@@ -1,12 +1,12 @@
 """Max-margin classifier on a noisy Gaussian mixture in the proportional limit (closed form).
 
-Model (research notes theory.md §1.3): clean label ỹ = ±1, x = ỹ μ + z, z ~ N(0, I_p), ‖μ‖ = r
+Model (docs/theory.md §1.3): clean label ỹ = ±1, x = ỹ μ + z, z ~ N(0, I_p), ‖μ‖ = r
 (``snr``), observed label flipped with probability η (``noise_rate``), ψ = p/n (``ratio``). The
 interpolating solution is the hard-margin SVM without intercept, the limit direction of gradient
 descent on the logistic loss (Soudry et al., JMLR 2018); the early-stopped comparator is the
 averaging classifier Σ yᵢxᵢ/n, which is exactly one gradient step from w = 0.
 
-Closed form (theory.md §1.3, derived there by a Gardner-capacity / CGMT argument, the label-noise
+Closed form (docs/theory.md §1.3, derived there by a Gardner-capacity / CGMT argument, the label-noise
 extension of Deng, Kammoun, Thrampoulidis, arXiv 1911.05822, and Kammoun & Alouini 2021)::
 
     J(c)      = E[(c − G)_+²] = (c² + 1) Φ(c) + c φ(c),        G ~ N(0, 1)          (§1.3, def. of J)
@@ -61,7 +61,7 @@ def _phi(c):
 
 
 def gardner_j(c, deriv: int = 0) -> np.ndarray:
-    """J(c) = E[(c − G)_+²] for G ~ N(0, 1) and its derivatives (theory.md §1.3).
+    """J(c) = E[(c − G)_+²] for G ~ N(0, 1) and its derivatives (docs/theory.md §1.3).
 
     Parameters
     ----------
@@ -195,7 +195,7 @@ def _solve(psi, r, eta):
 def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     """Proportional-limit margin, signal cosine and clean test error of the max-margin classifier.
 
-    Implements the fixed point of theory.md §1.3 (κ*, ρ*, err_MM = Φ(−rρ*)) for the noisy
+    Implements the fixed point of docs/theory.md §1.3 (κ*, ρ*, err_MM = Φ(−rρ*)) for the noisy
     Gaussian mixture; see the module docstring for the equations.
 
     Parameters
@@ -234,14 +234,14 @@ def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
 
 
 def _error_columns(err, r, eta) -> dict:
-    """Vocabulary columns derived from the clean error (theory.md §1.3): Bayes error Φ(−r), excess
+    """Vocabulary columns derived from the clean error (docs/theory.md §1.3): Bayes error Φ(−r), excess
     error, and the error on noisy labels η + (1 − 2η)·err."""
     bayes = special.ndtr(-r)
     return {"bayes_error": bayes, "excess_error": err - bayes, "test_error_noisy": eta + (1 - 2 * eta) * err}
 
 
 def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
-    """Clean test error of the averaging (one-GD-step) classifier, theory.md §1.3.
+    """Clean test error of the averaging (one-GD-step) classifier, docs/theory.md §1.3.
 
     ρ_avg = (1 − 2η) r / sqrt((1 − 2η)² r² + ψ), err = Φ(−r ρ_avg); exact in the proportional
     limit (ŵ_avg = (1 − 2η)μ + N(0, I/n) up to O(n^{-1/2})).
@@ -268,7 +268,7 @@ def averaging_error(ratio, snr, noise_rate) -> pd.DataFrame:
 def separability_threshold(snr, noise_rate) -> np.ndarray:
     """ψ*(r, η) = inf{ψ : κ* > 0}, the smallest ratio at which the noisy data are separable.
 
-    At κ = 0 the feasibility condition of theory.md §1.3 reads F(0, ρ) = (1 − ρ²)ψ, so
+    At κ = 0 the feasibility condition of docs/theory.md §1.3 reads F(0, ρ) = (1 − ρ²)ψ, so
     ψ* = min_ρ [(1 − η) J(−rρ) + η J(rρ)] / (1 − ρ²) (r = ∞: min_c (1 − η)J(−c) + ηJ(c)).
     r → 0 gives Cover's capacity ψ* = 1/2 (r must be > 0 here). Solved by the root of the
     derivative in c = rρ.
@@ -307,7 +307,7 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
 
 
 def noise_floor(ratio, noise_rate) -> pd.DataFrame:
-    """lim_{r→∞} err_MM(ψ, η) = Φ(−c*), the clean-error floor of the interpolator (theory.md §1.3).
+    """lim_{r→∞} err_MM(ψ, η) = Φ(−c*), the clean-error floor of the interpolator (docs/theory.md §1.3).
 
     c* solves (1 − η) J'(κ − c) = η J'(κ + c) with (1 − η) J(κ − c) + η J(κ + c) = ψ. The floor is
     0 at η = 0 and, for η > 0, positive and decreasing in ψ: the Wen–Teng–Zhang phase change.
@@ -321,7 +321,7 @@ def noise_floor(ratio, noise_rate) -> pd.DataFrame:
 
 
 def phase_boundary(noise_rate, tolerance: float = 0.01, *, ratio_max: float = 1e4) -> pd.DataFrame:
-    """ψ_c(η, ε) = the smallest ψ whose noise floor is ≤ ε (theory.md §1.3/§1.4 "phase change").
+    """ψ_c(η, ε) = the smallest ψ whose noise floor is ≤ ε (docs/theory.md §1.3/§1.4 "phase change").
 
     The floor decreases in ψ, so ψ_c is found by vectorised root finding in log ψ above the
     separability threshold ψ*(∞, η). ψ_c = ψ* if the floor is already ≤ ε there; η = 0 gives 0.
@@ -370,7 +370,7 @@ def _g_sub(log_psi, eta, eps):
 def mm_phase_grid(ratios, noise_rates, snr=np.inf, *, tolerance: float = 0.01) -> pd.DataFrame:
     """Closed-form (ψ, η) phase diagram: interpolation cost and its tolerance label on the full grid.
 
-    interpolation_cost = err_MM − err_avg (clean test errors, theory.md §1.3); at r = ∞ it is the
+    interpolation_cost = err_MM − err_avg (clean test errors, docs/theory.md §1.3); at r = ∞ it is the
     noise floor. ``cost_regime`` is the phase-boundary criterion of :func:`phase_boundary`:
     ``"not interpolating"`` where the data are not separable (no hard margin), ``"benign"`` where
     the cost is ≤ ``tolerance`` (absolute), else ``"tempered"``. It is deliberately not called

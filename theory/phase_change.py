@@ -5,7 +5,7 @@ For each noise rate η, the *cost of interpolation* at ratio ψ is the seed-pair
     gap(ψ) = test_error(interpolator) − test_error(best early-stopped / regularised)
 
 (by default max-margin vs the oracle-tuned ridge path including the averaging classifier, i.e. the
-λ → ∞ end = one GD step; theory.md §1.3–1.4). The phase change ψ_c(η) is the smallest ratio from
+λ → ∞ end = one GD step; docs/theory.md §1.3–§1.4). The phase change ψ_c(η) is the smallest ratio from
 which the seed-mean gap stays ≤ ``tolerance`` for every larger ratio of the grid, interpolated
 linearly in log ψ between the last violating grid point and the next one. A bootstrap over seeds
 (resampling whole seeds, so the pairing across ratios is kept) gives a percentile interval.

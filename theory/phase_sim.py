@@ -1,6 +1,6 @@
 """Finite-n simulated (ψ, η) phase diagram of the cost of interpolating noisy labels.
 
-For each ratio ψ = p/n, noise rate η and seed, draw the Gaussian mixture of theory.md §1.3
+For each ratio ψ = p/n, noise rate η and seed, draw the Gaussian mixture of docs/theory.md §1.3
 (:func:`benign.theory.data.make_gmm`), fit the hard-margin classifier (the interpolating limit of
 gradient descent on the logistic loss, :func:`benign.theory.estimators.max_margin`) and the
 early-stopped comparators: the averaging classifier (one GD step from 0) and the best point of a

@@ -1,7 +1,7 @@
 """Random-features ridge(less) regression: simulation and the random-features eigenframework.
 
 Theory: Simon, Karkada, Ghosh, Belkin, "More is better in modern machine learning", ICLR 2024
-(arXiv 2311.14646), transcribed in theory.md §2.7 from ``dkarkada/more-is-better/theory.py:
+(arXiv 2311.14646), formulas (docs/theory.md §2.7) as in the authors' ``dkarkada/more-is-better/theory.py:
 rf_krr_risk_theory``. With k random features, n samples, ridge δ, kernel eigenvalues λ_i and target
 coefficients v_i::
 
@@ -9,7 +9,7 @@ coefficients v_i::
     L_i = λ_i/(λ_i + γ),  z = Σ L_i,  q = Σ L_i²,   x = (q(k − 2z) + z²) / (n(k − q)),  E₀ = 1/(1 − x)
     test MSE = E₀ ( Σ_i [(1 − L_i) − κ L_i/(λ_i + γ) · k/(k − q)] v_i² + σ² )
 
-Ridgeless limit (theory.md §2.7, derived there): γ solves Σ L_i = min(n, k); κ = γ(k − n)/k for
+Ridgeless limit (docs/theory.md §2.7, derived there): γ solves Σ L_i = min(n, k); κ = γ(k − n)/k for
 k > n and κ = 0 with E₀ = n/(n − k) for k < n. The risk diverges at k = n: the random-features
 double-descent peak (Mei & Montanari 2022). As k → ∞ it reduces to the KRR eigenframework
 (:mod:`benign.theory.eigenframework`).
@@ -74,7 +74,7 @@ def _solve_rf(lam, n, k, delta):
 
 def rf_eigen_predict(eigvals, n_samples: int, n_features: int, *, target=None, noise_var: float = 0.0,
                      ridge: float = 0.0) -> dict:
-    """Predicted test MSE of random-features ridge(less) regression (theory.md §2.7, see module doc).
+    """Predicted test MSE of random-features ridge(less) regression (docs/theory.md §2.7, see module doc).
 
     Parameters
     ----------

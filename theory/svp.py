@@ -1,6 +1,6 @@
 """Support-vector proliferation and survival/contamination (Muthukumar et al., JMLR 2021).
 
-theory.md §2.3.
+docs/theory.md §2.3.
 
 * SVP event: with no intercept, *every* training point is a support vector of the hard-margin SVM iff
   the min-norm interpolator's dual coefficients α = (XXᵀ)⁻¹y satisfy y_i α_i > 0 for all i; then the
@@ -34,7 +34,7 @@ def svp_event(X, y, gram=None, rcond: float = DEFAULT_RCOND) -> bool:
 
     Solved by ``eigh`` with the relative cutoff ``rcond`` of :func:`benign.theory.estimators.gram_eigh`,
     not Cholesky: a singular XXᵀ (d < n) can pass Cholesky in floating point and return a
-    meaningless (XXᵀ)⁻¹y (theory.md §4.5). Rank below n means no interpolator, so the event is False.
+    meaningless (XXᵀ)⁻¹y (docs/theory.md §4.5). Rank below n means no interpolator, so the event is False.
     """
     X = check_matrix("X", X)
     n = X.shape[0]

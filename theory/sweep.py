@@ -5,7 +5,7 @@
 (seed, ratio), and evaluates every linear estimator in the SVD basis X = U S Vᵀ: with
 b = Uᵀy the ridge path is w(λ) = V·S b/(S² + nλ), min-norm is λ = 0, averaging is S b/n, and the
 exact population metrics (:mod:`benign.theory.metrics`) need only ⟨w, μ⟩ and ‖w‖. Max-margin
-solves its dual on the shared Gram matrix, warm-started from the min-norm signs (theory.md §2.3).
+solves its dual on the shared Gram matrix, warm-started from the min-norm signs (docs/theory.md §2.3).
 
 The per-point API (``SweepParams``, ``run_point``, ``seeded_data``, ``COLUMNS``, ...) is re-exported
 here, so ``from benign.theory.sweep import run_point`` keeps working.

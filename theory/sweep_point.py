@@ -47,7 +47,7 @@ COLUMNS = ["ratio", "noise_rate", "n_samples", "n_features", "seed", "estimator"
 class SweepParams:
     """Defaults of a theory sweep point (single source of truth; the CLI and TOML use these names).
 
-    task : ``gmm`` (x = ỹμ + z, theory.md §1.3), ``linear`` (ỹ = sign x₁) or ``regression``.
+    task : ``gmm`` (x = ỹμ + z, docs/theory.md §1.3), ``linear`` (ỹ = sign x₁) or ``regression``.
     snr : ‖μ‖ for ``gmm``.
     spectrum, alpha, n_spiked, spike_mass, spike_height : covariance (``linear``/``regression``).
     signal, noise_var : ‖β‖ and σ² for ``regression`` (β = signal·e₁; noise_rate must be 0).

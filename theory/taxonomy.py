@@ -1,21 +1,21 @@
 """Benign / tempered / catastrophic overfitting from how noise amplification scales with n.
 
 Mallinar, Simon, Abedsoltan, Pandit, Belkin, Nakkiran, "Benign, Tempered, or Catastrophic",
-NeurIPS 2022 (arXiv 2207.06569; theory.md §2.6): as n → ∞ an interpolator's risk tends to the
+NeurIPS 2022 (arXiv 2207.06569; docs/theory.md §2.6): as n → ∞ an interpolator's risk tends to the
 Bayes risk (benign), to a finite constant above it (tempered) or diverges (catastrophic). For
 kernel regression the noise part of the risk is (E₀ − 1)σ² with E₀ = n/(n − Σ L_i²) the
-eigenframework's overfitting coefficient (theory.md §2.5), so the regime is read off the n-scaling
+eigenframework's overfitting coefficient (docs/theory.md §2.5), so the regime is read off the n-scaling
 of the *noise amplification* a(n) = E₀(n) − 1 (or, empirically, of excess risk / σ² on a
 pure-noise target):
 
 * a(n) decays polynomially (log-log slope < −``slope_tol``)      → ``"benign"``   (E₀ → 1)
 * a(n) grows polynomially (log-log slope > +``slope_tol``)       → ``"catastrophic"`` (E₀ → ∞)
 * otherwise (a(n) levels off at a positive constant)             → ``"tempered"`` (E₀ → const;
-  for λ_i = i^{−α}, E₀ → α, theory.md §2.6)
+  for λ_i = i^{−α}, E₀ → α, docs/theory.md §2.6)
 
 The slope is fitted on the largest half of the n values (at least 3 points), because the
 asymptotic behaviour is what the taxonomy is about. ``slope_tol`` = 0.1 separates the cases of
-theory.md §2.6 by a wide margin (power laws: |slope| < 0.01; Gaussian on S²: ≈ +0.6; fixed ridge
+docs/theory.md §2.6 by a wide margin (power laws: |slope| < 0.01; Gaussian on S²: ≈ +0.6; fixed ridge
 δ = 0.01 on α = 2: ≈ −0.45); slowly varying boundary cases (e.g. λ_k = 1/(k log² k)) may need
 larger n or a smaller tolerance.
 """
@@ -91,7 +91,7 @@ def regime_from_sweep(df: pd.DataFrame, *, value: str = "excess_risk", noise_var
     value : column holding the noise-induced excess (e.g. ``excess_risk`` on a zero target).
     noise_var : σ², to express the excess as an amplification factor.
     statistic : ``"median"`` (robust to the heavy tails of ill-conditioned ridgeless fits,
-        theory.md §2.6) or ``"mean"`` per n.
+        docs/theory.md §2.6) or ``"mean"`` per n.
 
     Returns
     -------
