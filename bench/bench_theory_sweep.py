@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from benign.theory import estimators as est  # noqa: E402
 from benign.theory.metrics import classification_metrics  # noqa: E402
-from benign.theory.sweep import SweepParams, n_features_for, seeded_data, sweep  # noqa: E402
+from benign.theory.sweep import sweep  # noqa: E402
+from benign.theory.sweep_point import SweepParams, n_features_for, seeded_data  # noqa: E402
 
 ESTIMATORS = ["max_margin", "min_norm", "best_ridge"]
 CHECK = ["test_error", "train_error", "margin", "cos_signal", "weight_norm", "sv_fraction"]

@@ -18,9 +18,7 @@ import torch.nn.functional as F
 __all__ = [
     "crop_flip_params",
     "apply_crop_flip",
-    "crop_flip",
     "normalize",
-    "channel_stats",
     "translate",
     "svd_erase",
 ]
@@ -62,29 +60,6 @@ def apply_crop_flip(
     n_idx = torch.arange(n, device=dev)[:, None, None, None]
     c_idx = torch.arange(c, device=dev)[None, :, None, None]
     return padded[n_idx, c_idx, rows[:, None, :, None], cols[:, None, None, :]]
-
-
-def crop_flip(
-    images: torch.Tensor, generator: torch.Generator, pad: int = 4, flip: bool = True
-) -> torch.Tensor:
-    """Random crop (zero padding ``pad``) and horizontal flip of a batch; see :func:`apply_crop_flip`."""
-    dy, dx, flipped = crop_flip_params(images.shape[0], generator, pad, flip)
-    return apply_crop_flip(images, dy, dx, flipped, pad)
-
-
-def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std (in [0, 1] pixel units) of a ``uint8`` (N, C, H, W) tensor, float64."""
-    c = images.shape[1]
-    s = torch.zeros(c, dtype=torch.float64, device=images.device)
-    s2 = torch.zeros_like(s)
-    for i in range(0, images.shape[0], chunk):
-        x = images[i:i + chunk].to(torch.float64) / 255.0
-        s += x.sum(dim=(0, 2, 3))
-        s2 += (x * x).sum(dim=(0, 2, 3))
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = s / count
-    std = (s2 / count - mean * mean).clamp_min(1e-12).sqrt()
-    return mean.cpu(), std.cpu()
 
 
 def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

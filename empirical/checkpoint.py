@@ -4,70 +4,28 @@ A checkpoint is a plain dict of state_dicts, tensors, numbers, strings, lists an
 ``torch.load(path, weights_only=True)`` (the default since PyTorch 2.6). Anything that is not on that
 allow-list (numpy arrays, ``random.getstate()`` tuples holding big ints) is converted to tensors here.
 
-The write is atomic: temp file in the same folder, flush + fsync, ``os.replace``. A SIGKILL during the
-save leaves the previous checkpoint intact (Lightning-AI/pytorch-lightning #19970 is the failure this
-avoids); stale ``*.tmp`` files from such a kill are removed by :func:`remove_stale_temp_files`.
+The write is atomic (:func:`benign.empirical.atomic.atomic_file`): a SIGKILL during the save leaves the
+previous checkpoint intact; stale ``*.tmp`` files from such a kill are removed by
+:func:`benign.empirical.atomic.remove_stale_temp_files`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .atomic import atomic_file
+
 __all__ = [
-    "atomic_file",
-    "atomic_write_bytes",
     "save_checkpoint",
     "load_checkpoint",
     "capture_rng_state",
     "restore_rng_state",
-    "remove_stale_temp_files",
 ]
-
-
-def _default_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _default_mode()
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike):
-    """Open a binary file that replaces ``path`` only when the ``with`` block succeeds.
-
-    Temp file in the same folder, flush + fsync, ``os.replace``, then fsync of the folder: a crash
-    at any point leaves either the old file or the new one, never a torn one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; results should be readable like any other file
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_file`)."""
-    with atomic_file(path) as fh:
-        fh.write(data)
-    return Path(path)
 
 
 def save_checkpoint(obj: dict, path: str | os.PathLike) -> Path:
@@ -95,15 +53,6 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(obj, dict):
         raise ValueError(f"checkpoint {path} does not hold a dict; delete it to restart the run")
     return obj
-
-
-def remove_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Delete ``.*.tmp`` leftovers of a save that was killed before ``os.replace``; returns how many."""
-    n = 0
-    for tmp in Path(folder).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
-    return n
 
 
 def capture_rng_state() -> dict[str, torch.Tensor]:
@@ -145,16 +94,3 @@ def restore_rng_state(state: dict[str, torch.Tensor]) -> None:
         n = min(len(cuda), torch.cuda.device_count())
         torch.cuda.set_rng_state_all([state[f"torch_cuda_{i}"].cpu().to(torch.uint8) for i in range(n)])
 
-
-def _fsync_dir(folder: Path) -> None:
-    # Make the rename durable; not every filesystem allows opening a directory.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

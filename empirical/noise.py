@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_file
 
 __all__ = [
     "NOISE_KINDS",
@@ -100,23 +101,15 @@ class NoisyLabels:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write labels, true_labels, flipped, kind and noise_rate to an ``.npz`` file atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    labels=self.labels,
-                    true_labels=self.true_labels,
-                    flipped=self.flipped,
-                    kind=np.array(self.kind),
-                    noise_rate=np.array(self.noise_rate),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as f:
+            np.savez(
+                f,
+                labels=self.labels,
+                true_labels=self.true_labels,
+                flipped=self.flipped,
+                kind=np.array(self.kind),
+                noise_rate=np.array(self.noise_rate),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NoisyLabels:

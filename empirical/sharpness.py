@@ -1,6 +1,6 @@
 """Input-space loss sharpness of Gamba, Englesson, Björkman & Azizpour, "Deep Double Descent via Smooth
-Interpolation" (TMLR 2023, arXiv 2209.10080), re-implemented from the description in docs/empirical.md §2.2–§2.3
-(their code is GPL-3; none is copied).
+Interpolation" (TMLR 2023, arXiv 2209.10080), re-implemented from the description in
+docs/empirical.md §2.2–§2.3 (their code is GPL-3; none is copied).
 
 For a model f in eval mode (BatchNorm on running statistics, so samples are independent), a point x with
 label y and the per-sample loss ℓ(x) = CE(f(x), y), the pointwise sharpness is the gradient norm

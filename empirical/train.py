@@ -12,8 +12,8 @@ Files written into ``run_dir``: ``checkpoint.pt`` (atomic, ``torch.load(weights_
 
 Device: on CUDA the data sit on the GPU as ``uint8``, augmentation runs there, the forward pass is bf16
 autocast with ``channels_last`` (and ``torch.compile`` with ``compile=True``); several runs in one process
-(:func:`run_many`, or repeated :func:`run_training` calls, e.g. from a bridge worker) share the loaded,
-device-resident data. Runs are sequential, not concurrent. On CPU everything is float32 NCHW.
+(repeated :func:`run_training` calls, e.g. from a bridge worker) share the loaded, device-resident data.
+Runs are sequential, not concurrent. On CPU everything is float32 NCHW.
 """
 
 from __future__ import annotations
@@ -23,31 +23,27 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from . import trainer as T
+from .atomic import remove_stale_temp_files
 from .checkpoint import (
     capture_rng_state,
     load_checkpoint,
-    remove_stale_temp_files,
     restore_rng_state,
     save_checkpoint,
 )
+from .train_config import sharpness_schedule
 
-# Re-exported: the config used to live here and callers import it from this module.
-from .train_config import (  # noqa: F401
-    DATASET_NAMES,
-    MODEL_NAMES,
-    NON_SEMANTIC,
-    TrainConfig,
-    sharpness_schedule,
-)
+if TYPE_CHECKING:
+    from .train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "run_training", "run_many", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES"]
+__all__ = ["run_training", "prepare_data"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -116,11 +112,6 @@ def prepare_data(config: TrainConfig, device: torch.device):
     return out
 
 
-def clear_cache() -> None:
-    """Drop datasets cached by earlier runs in this process (frees GPU memory)."""
-    _CACHE.clear()
-
-
 # -------------------------------------------------------------------------------------- the run
 
 def run_training(
@@ -161,13 +152,6 @@ def run_training(
     if not state.finished:
         state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
     return state.results()
-
-
-def run_many(configs: list[TrainConfig], run_dirs: list[str | os.PathLike], **kwargs) -> list[dict]:
-    """Several runs in one process: datasets are loaded and moved to the device once and shared."""
-    if len(configs) != len(run_dirs):
-        raise ValueError(f"run_many got {len(configs)} configs but {len(run_dirs)} run_dirs")
-    return [run_training(c, d, **kwargs) for c, d in zip(configs, run_dirs, strict=True)]
 
 
 # ------------------------------------------------------------------------------------ run state

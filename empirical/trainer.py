@@ -6,10 +6,10 @@ The batch order of epoch e is ``randperm(n, derive_seed(seed, ORDER, e))`` and t
 comes from ``derive_seed(seed, AUGMENT, e, s)``. A run resumed at (e, s) from a checkpoint therefore sees
 exactly the batches the uninterrupted run saw; on CPU the final weights agree bit for bit.
 
-GPU fast path (docs/empirical.md §4.1, airbench): the ``uint8`` images live on the device, batches are gathered
-and cropped/flipped there (:mod:`.augment`), normalised to float, converted to ``channels_last`` and run
-under bf16 autocast; the model may be ``torch.compile``-d. ``channels_last`` is GPU-only because it was
-pathologically slow on this CPU torch build.
+GPU fast path (docs/empirical.md §4.1, airbench): the ``uint8`` images live on the device, batches are
+gathered and cropped/flipped there (:mod:`.augment`), normalised to float, converted to ``channels_last``
+and run under bf16 autocast; the model may be ``torch.compile``-d. ``channels_last`` is GPU-only because it
+was pathologically slow on this CPU torch build.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .atomic import atomic_write_bytes
 from .augment import apply_crop_flip, crop_flip_params
-from .checkpoint import atomic_write_bytes
 from .sharpness import input_grad_model, sharpness, summarize
 
 log = logging.getLogger(__name__)

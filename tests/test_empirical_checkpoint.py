@@ -19,7 +19,8 @@ from benign.empirical.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from benign.empirical.train import TrainConfig, run_training
+from benign.empirical.train import run_training
+from benign.empirical.train_config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -79,7 +80,8 @@ _CHILD = textwrap.dedent(
     import torch
     torch.set_num_threads({threads})  # same thread count as the parent: same float summation order
     import benign.empirical.trainer as T
-    from benign.empirical.train import TrainConfig, run_training
+    from benign.empirical.train import run_training
+    from benign.empirical.train_config import TrainConfig
     if {fast}:
         T.fast_path = lambda device: True
     cfg = TrainConfig(**{cfg})

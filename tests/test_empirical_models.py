@@ -12,7 +12,8 @@ from benign.empirical.params import count_parameters, param_count, width_for_rat
 
 
 def _resnet18k_loop(k: int, n_classes: int = 10, in_channels: int = 3) -> int:
-    """Block-by-block count of Nakkiran's make_resnet18k (docs/empirical.md §3.2), independent of params.py."""
+    """Block-by-block count of Nakkiran's make_resnet18k (docs/empirical.md §3.2), independent of params.py.
+    """
     p, cin = 9 * in_channels * k, k
     for planes, stride in [(k, 1), (2 * k, 2), (4 * k, 2), (8 * k, 2)]:
         for s in (stride, 1):

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from benign.empirical.augment import apply_crop_flip, crop_flip_params
-from benign.empirical.train import NON_SEMANTIC, TrainConfig, run_training, sharpness_schedule
+from benign.empirical.train import run_training
+from benign.empirical.train_config import NON_SEMANTIC, TrainConfig, sharpness_schedule
 from data_fixtures import write_cifar10
 
 VOCAB = ["epoch", "train_error", "test_error", "train_loss", "test_loss", "train_error_clean",

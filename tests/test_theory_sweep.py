@@ -7,7 +7,8 @@ from benign.theory.data import make_gmm
 from benign.theory.estimators import averaging
 from benign.theory.metrics import classification_metrics
 from benign.theory.phase_change import crossing_ratio, find_phase_change
-from benign.theory.sweep import COLUMNS, SweepParams, run_point, seeded_data, sweep
+from benign.theory.sweep import sweep
+from benign.theory.sweep_point import COLUMNS, SweepParams, run_point, seeded_data
 from scipy.special import ndtr
 
 NUMERIC = ["train_error", "test_error", "test_error_noisy", "bayes_error", "excess_error", "test_mse",

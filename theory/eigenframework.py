@@ -1,8 +1,8 @@
 """Eigenframework (omnibus) risk of kernel ridge(less) regression for any spectrum and target.
 
 Simon, Dickens, Karkada, DeWeese, "The Eigenlearning Framework", TMLR 2023 (arXiv 2110.03922) and
-Canatar, Bordelon, Pehlevan, Nat. Commun. 2021 (arXiv 2006.13198); formulas (docs/theory.md §2.5) as in the authors' code
-``james-simon/eigenlearning/theory.py``::
+Canatar, Bordelon, Pehlevan, Nat. Commun. 2021 (arXiv 2006.13198); formulas (docs/theory.md §2.5) as in
+the authors' code ``james-simon/eigenlearning/theory.py``::
 
     κ solves   Σ_i m_i λ_i/(λ_i + κ) + δ/κ = n        (δ = ridge of  Σ(f(x_i) − y_i)² + δ‖f‖²_H)
     L_i = λ_i/(λ_i + κ)                                (learnability; Σ m_i L_i = n at δ = 0)

@@ -145,7 +145,8 @@ def ridge(X, y, ridge: float) -> np.ndarray:
 
 
 def averaging(X, y) -> np.ndarray:
-    """Averaging classifier (1/n)Σ y_i x_i = one logistic-GD step from 0, up to scale (docs/theory.md §1.3)."""
+    """Averaging classifier (1/n)Σ y_i x_i = one logistic-GD step from 0, up to scale (docs/theory.md §1.3).
+    """
     X, y = _xy(X, y)
     return X.T @ y / X.shape[0]
 

@@ -49,7 +49,8 @@ def isotropic_finite_risk(n_samples: int, n_features: int, signal2: float = 1.0,
 
 
 def bhx_risk(n_samples: int, n_used: int, beta_used2: float, beta_missing2: float, noise_var: float) -> float:
-    """Test MSE (incl. σ²) of min-norm LS on p of D isotropic features, Belkin–Hsu–Xu 2019 (docs/theory.md §2.1.2).
+    """Test MSE (incl. σ²) of min-norm LS on p of D isotropic features, Belkin–Hsu–Xu 2019
+    (docs/theory.md §2.1.2).
 
     p ≤ n − 2: (‖β_Pᶜ‖² + σ²)(1 + p/(n − p − 1)).
     p ≥ n + 2: ‖β_P‖²(1 − n/p) + (‖β_Pᶜ‖² + σ²)(1 + n/(p − n − 1)).  ``inf`` for |p − n| ≤ 1.

@@ -25,7 +25,7 @@ from benign.theory.validate import (
     check_rng,
 )
 
-__all__ = ["svp_event", "svp_tau", "svp_threshold", "svp_probability", "survival_contamination", "sucn_error",
+__all__ = ["svp_event", "svp_tau", "svp_probability", "survival_contamination", "sucn_error",
            "sucn_regression_excess"]
 
 
@@ -55,12 +55,6 @@ def svp_tau(n_samples: int, n_features: int) -> float:
     if n < 2:
         raise ValueError("n_samples must be >= 2 for tau = d/(2 n ln n)")
     return check_positive_int("n_features", n_features) / (2 * n * np.log(n))
-
-
-def svp_threshold(n_samples: int) -> float:
-    """The asymptotic SVP dimension 2 n ln n (isotropic Gaussian features)."""
-    n = check_positive_int("n_samples", n_samples)
-    return 2 * n * float(np.log(n))
 
 
 def svp_probability(n_samples: int, n_features: int, n_draws: int, rng: np.random.Generator,

@@ -7,8 +7,8 @@ b = Uᵀy the ridge path is w(λ) = V·S b/(S² + nλ), min-norm is λ = 0, aver
 exact population metrics (:mod:`benign.theory.metrics`) need only ⟨w, μ⟩ and ‖w‖. Max-margin
 solves its dual on the shared Gram matrix, warm-started from the min-norm signs (docs/theory.md §2.3).
 
-The per-point API (``SweepParams``, ``run_point``, ``seeded_data``, ``COLUMNS``, ...) is re-exported
-here, so ``from benign.theory.sweep import run_point`` keeps working.
+The per-point API (``SweepParams``, ``run_point``, ``seeded_data``, ``COLUMNS``, ...) lives in
+:mod:`benign.theory.sweep_point`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ from benign.theory.metrics import INTERP_RTOL, gmm_error, linear_label_error
 from benign.theory.sweep_point import (
     COLUMNS,
     ESTIMATORS,
-    TASKS,
     SweepParams,
-    _base_record,
-    _check_point,
-    _columns,
-    _gd_steps,
-    _labels,
+    base_record,
+    check_point_sizes,
+    feature_draws,
+    gd_steps,
+    label_draws,
     n_features_for,
-    run_point,
     seeded_data,
 )
 from benign.theory.validate import (
@@ -44,8 +42,7 @@ from benign.theory.validate import (
 )
 from scipy.special import expit, ndtr
 
-__all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_point", "sweep",
-           "n_features_for"]
+__all__ = ["sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +176,7 @@ def _estimate(name, B: _Basis, Y, cfg, n, reg):
         return np.asarray(coefs), {"separable": np.asarray(sep), "sv_fraction": np.asarray(svf)}
     if name in ("logistic_gd", "best_gd"):
         step = cfg.lr * 4 * n / float(S.max() ** 2)  # lr in units of 1/L, L = λ_max(XXᵀ)/(4n)
-        record = [cfg.n_steps] if name == "logistic_gd" else _gd_steps(cfg.n_steps)
+        record = [cfg.n_steps] if name == "logistic_gd" else gd_steps(cfg.n_steps)
         C = np.zeros_like(Y)  # w = Xᵀc, batched over label rows
         snaps = []
         for t in range(1, cfg.n_steps + 1):
@@ -195,7 +192,8 @@ def _estimate(name, B: _Basis, Y, cfg, n, reg):
 
 def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", "min_norm", "best_ridge"),
           *, progress: bool = False, **params) -> pd.DataFrame:
-    """Vectorised sweep over (ratio, noise_rate, seed); same records as looping :func:`run_point`.
+    """Vectorised sweep over (ratio, noise_rate, seed); same records as looping
+    :func:`~benign.theory.sweep_point.run_point`.
 
     Parameters
     ----------
@@ -217,7 +215,7 @@ def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", 
     if not ratios or not etas or not seeds or not estimators:
         raise ValueError("ratios, noise_rates, seeds and estimators must each hold at least one value")
     for e in estimators:
-        _check_point(e, n, ratios[0], etas[0], seeds[0], cfg)
+        check_point_sizes(e, n, ratios[0], etas[0], seeds[0], cfg)
     reg = cfg.task == "regression"
     if reg and any(e != 0 for e in etas):
         raise ValueError("noise_rates must be [0] for task 'regression' (set the noise with noise_var)")
@@ -228,10 +226,10 @@ def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", 
     rows = []
     bar = tqdm(total=len(seeds) * len(ps), disable=not progress or None, desc="theory sweep")
     for seed in seeds:
-        Z = _columns(n, ps[-1], seed)
+        Z = feature_draws(n, ps[-1], seed)
         # Nested designs: one full-width draw, every ratio is a column prefix (a view, no copy).
         full = seeded_data(cfg, n, ps[-1], etas[0], seed, Z=Z) if nested else None
-        u = _labels(n, seed)[1]
+        u = label_draws(n, seed)[1]
         K, p_prev = np.zeros((n, n)), 0
         for p in ps:
             d0 = seeded_data(cfg, n, p, etas[0], seed, Z=Z) if full is None else full
@@ -257,7 +255,7 @@ def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", 
                         met[key] = np.where(extra["separable"], met[key], np.nan)
                     met["interpolates"] = met["interpolates"] & extra["separable"]
                 for i, eta in enumerate(etas):
-                    rec = _base_record(name, n, p, eta, seed, cfg)
+                    rec = base_record(name, n, p, eta, seed, cfg)
                     rec.update({k: _item(v, i) for k, v in {**met, **extra}.items()})
                     rows.append(rec)
             bar.update(1)

@@ -30,7 +30,8 @@ from benign.theory.validate import (
 )
 
 __all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_point", "check_point",
-           "n_features_for"]
+           "n_features_for",
+           "check_point_sizes", "base_record", "feature_draws", "label_draws", "gd_steps"]
 
 TASKS = ("gmm", "linear", "regression")
 ESTIMATORS = ("max_margin", "min_norm", "ridge", "best_ridge", "averaging", "logistic_gd", "best_gd")
@@ -115,13 +116,14 @@ def _eigvals(cfg: SweepParams, p: int) -> np.ndarray:
                     spike_height=cfg.spike_height)
 
 
-def _columns(n: int, p: int, seed: int) -> np.ndarray:
+def feature_draws(n: int, p: int, seed: int) -> np.ndarray:
     """Standard normal (n, p) matrix whose first p' columns do not depend on p."""
     blocks = [np.random.default_rng([seed, 1, j]).standard_normal((n, CHUNK)) for j in range(-(-p // CHUNK))]
     return np.hstack(blocks)[:, :p]
 
 
-def _labels(n: int, seed: int):
+def label_draws(n: int, seed: int):
+    """Clean ±1 labels (n,) and the uniforms u (n,) whose ``u < noise_rate`` marks the flipped points."""
     y_clean = np.where(np.random.default_rng([seed, 0]).random(n) < 0.5, -1.0, 1.0)
     u = np.random.default_rng([seed, 2]).random(n)
     return y_clean, u
@@ -130,10 +132,10 @@ def _labels(n: int, seed: int):
 def seeded_data(cfg: SweepParams, n_samples: int, n_features: int, noise_rate: float, seed: int, Z=None):
     """The data of one sweep point (``ClassificationData`` or ``RegressionData``), reproducible by seed.
 
-    ``Z`` may pass a precomputed ``_columns`` draw with at least ``n_features`` columns.
+    ``Z`` may pass a precomputed ``feature_draws`` draw with at least ``n_features`` columns.
     """
     n, p = n_samples, n_features
-    Z = _columns(n, p, seed) if Z is None else Z[:, :p]
+    Z = feature_draws(n, p, seed) if Z is None else Z[:, :p]
     lam = _eigvals(cfg, p)
     e1 = np.zeros(p)
     e1[0] = 1.0
@@ -145,7 +147,7 @@ def seeded_data(cfg: SweepParams, n_samples: int, n_features: int, noise_rate: f
         eps = np.random.default_rng([seed, 3]).standard_normal(n)
         return RegressionData(X=X, y=X @ beta + math.sqrt(cfg.noise_var) * eps, beta=beta, eigvals=lam,
                               noise_var=cfg.noise_var)
-    y_clean, u = _labels(n, seed)
+    y_clean, u = label_draws(n, seed)
     if cfg.task == "gmm":
         X = Z.copy()
         X[:, 0] += cfg.snr * y_clean
@@ -159,7 +161,8 @@ def seeded_data(cfg: SweepParams, n_samples: int, n_features: int, noise_rate: f
                               mu=mu, eigvals=lam, noise_rate=float(noise_rate), model=cfg.task)
 
 
-def _check_point(estimator, n_samples, ratio, noise_rate, seed, cfg):
+def check_point_sizes(estimator, n_samples, ratio, noise_rate, seed, cfg):
+    """Validate one grid point against ``cfg`` (a :class:`SweepParams`) and return (n, p)."""
     check_in("estimator", estimator, ESTIMATORS)
     n = check_positive_int("n_samples", n_samples)
     p = n_features_for(n, ratio)
@@ -174,10 +177,11 @@ def check_point(estimator: str, n_samples: int, ratio: float, noise_rate: float,
                 **params) -> None:
     """Raise the ``ValueError`` :func:`run_point` would raise for these arguments, computing nothing
     (the bridge checks every grid point when it loads an experiment, not one failed run at a time)."""
-    _check_point(estimator, n_samples, ratio, noise_rate, seed, SweepParams.from_kwargs(**params))
+    check_point_sizes(estimator, n_samples, ratio, noise_rate, seed, SweepParams.from_kwargs(**params))
 
 
-def _base_record(estimator, n, p, noise_rate, seed, cfg) -> dict:
+def base_record(estimator, n, p, noise_rate, seed, cfg) -> dict:
+    """The record of one point before any fit: ``COLUMNS`` as NaN plus the identifying columns."""
     rec = dict.fromkeys(COLUMNS, np.nan)
     rec.update(ratio=p / n, noise_rate=float(noise_rate), n_samples=n, n_features=p, seed=int(seed),
                estimator=estimator, task=cfg.task, snr=cfg.snr if cfg.task == "gmm" else np.nan,
@@ -199,9 +203,9 @@ def run_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, s
     dict with the columns ``COLUMNS`` (vocabulary names; ``ratio`` is the realised p/n).
     """
     cfg = SweepParams.from_kwargs(**params)
-    n, p = _check_point(estimator, n_samples, ratio, noise_rate, seed, cfg)
+    n, p = check_point_sizes(estimator, n_samples, ratio, noise_rate, seed, cfg)
     data = seeded_data(cfg, n, p, noise_rate, seed)
-    rec = _base_record(estimator, n, p, noise_rate, seed, cfg)
+    rec = base_record(estimator, n, p, noise_rate, seed, cfg)
     reg = isinstance(data, RegressionData)
     metrics = regression_metrics if reg else classification_metrics
     y = data.y
@@ -232,7 +236,7 @@ def run_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, s
         rec["ridge"] = math.inf
     else:  # logistic GD: stopped after n_steps, or the best of the recorded steps
         lam_max = float(np.linalg.norm(data.X, 2)) ** 2
-        steps = [cfg.n_steps] if estimator == "logistic_gd" else _gd_steps(cfg.n_steps)
+        steps = [cfg.n_steps] if estimator == "logistic_gd" else gd_steps(cfg.n_steps)
         traj = est.logistic_gd(data.X, y, lr=cfg.lr * 4 * n / lam_max, n_steps=cfg.n_steps,
                                record_steps=steps)
         scored = [(metrics(w, data), int(t)) for w, t in zip(traj.coef, traj.steps, strict=True)]
@@ -243,7 +247,7 @@ def run_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, s
     return rec
 
 
-def _gd_steps(n_steps: int) -> np.ndarray:
+def gd_steps(n_steps: int) -> np.ndarray:
     """The 16 log-spaced GD steps (1 … n_steps) scanned by ``best_gd``."""
     return np.unique(np.r_[np.geomspace(1, n_steps, 16).astype(int), n_steps])
 
