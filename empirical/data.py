@@ -304,6 +304,13 @@ def load_dataset(
         Data missing at ``root`` (says where to put it or how to get it).
     OSError
         Download requested but failed.
+
+    Examples
+    --------
+    >>> from benign.empirical import load_dataset
+    >>> data = load_dataset("synthetic", n_samples=200)  # the offline stand-in, nothing on disk
+    >>> tuple(data.images.shape), str(data.images.dtype), len(data.classes)
+    ((200, 3, 32, 32), 'torch.uint8', 10)
     """
     spec = _check_name(name)
     if split == "val":

@@ -211,6 +211,13 @@ def build_model(name: str, width: int, n_classes: int = 10, in_channels: int = 3
     ------
     ValueError
         Unknown name (the message lists the choices) or a non-positive width/size.
+
+    Examples
+    --------
+    >>> from benign.empirical import build_model, count_parameters, param_count
+    >>> model = build_model("preact_resnet18", 4)
+    >>> count_parameters(model), param_count("preact_resnet18", 4)  # 2724 k² + 213 k + 10
+    (44446, 44446)
     """
     if name not in MODELS:
         raise ValueError(f"unknown model name {name!r}; choose one of {', '.join(sorted(MODELS))}")

@@ -187,6 +187,14 @@ def inject_label_noise(
     ------
     ValueError
         η outside [0, 1), unknown kind, K < 2, labels out of range, or missing / misaligned human labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.empirical import inject_label_noise
+    >>> noisy = inject_label_noise(np.arange(1000) % 10, 0.2, 10, seed=0)
+    >>> noisy.n_flipped, bool((noisy.labels[noisy.flipped] != noisy.true_labels[noisy.flipped]).all())
+    (200, True)
     """
     if kind not in NOISE_KINDS:
         raise ValueError(f"unknown noise kind {kind!r}; choose one of {', '.join(NOISE_KINDS)}")

@@ -56,6 +56,17 @@ class TrainConfig:
     resolution : image side for the ImageNet subset / synthetic data (None = dataset default).
     checkpoint_every : also checkpoint every this many optimiser steps (0 = only at epoch ends).
     device, compile, amp : "cpu"/"cuda"/None (auto); ``torch.compile`` the model; bf16 autocast on CUDA.
+
+    Examples
+    --------
+    >>> from benign.empirical import TrainConfig
+    >>> config = TrainConfig(model="cnn5", width=8, noise_rate=0.2, epochs=2)
+    >>> config.replace(width=16).width, config.optimizer
+    (16, 'adam')
+    >>> TrainConfig(noise_rate=1.5)
+    Traceback (most recent call last):
+        ...
+    ValueError: noise_rate must be a number in [0, 1), got 1.5
     """
 
     dataset: str = "fashion-mnist"

@@ -162,6 +162,14 @@ def make_regression(n_samples: int, n_features: int, *, rng: np.random.Generator
     noise_var : σ².
     beta : optional explicit target (p,).
     direction : ``"random"`` (β uniform on the sphere of radius r) or ``"first"`` (β = r·e₁).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.theory import make_regression
+    >>> data = make_regression(100, 200, rng=np.random.default_rng(0), noise_var=0.5)
+    >>> data.X.shape, data.beta.shape, data.noise_var
+    ((100, 200), (200,), 0.5)
     """
     n = check_positive_int("n_samples", n_samples)
     p = check_positive_int("n_features", n_features)
@@ -186,6 +194,14 @@ def make_gmm(n_samples: int, n_features: int, snr: float, noise_rate: float, rng
     ỹ is uniform on {±1}; the observed y = −ỹ with probability η, independently of x. The Bayes
     error on clean labels is Φ(−snr). ``direction="first"`` puts μ = snr·e₁ so that column prefixes
     nest; ``"random"`` draws its direction uniformly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.theory import make_gmm
+    >>> data = make_gmm(200, 400, snr=3.0, noise_rate=0.1, rng=np.random.default_rng(0))
+    >>> data.X.shape, data.y.shape, round(float(data.flipped.mean()), 2)
+    ((200, 400), (200,), 0.09)
     """
     n = check_positive_int("n_samples", n_samples)
     p = check_positive_int("n_features", n_features)

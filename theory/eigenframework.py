@@ -122,6 +122,13 @@ def eigen_predict(eigvals, n_samples: int, *, target=None, noise_var: float = 0.
     Returns
     -------
     EigenPrediction
+
+    Examples
+    --------
+    >>> from benign.theory import eigen_predict, power_law_spectrum
+    >>> pred = eigen_predict(power_law_spectrum(2.0, 10**5), 100, noise_var=1.0)
+    >>> round(pred.e0, 2)  # tempered: E₀ → α = 2 for λ_i = i^{-2}
+    1.99
     """
     lam, mult = _spectrum(eigvals, multiplicities)
     n = check_positive_int("n_samples", n_samples)

@@ -115,6 +115,15 @@ def min_norm(X, y, rcond: float = DEFAULT_RCOND) -> np.ndarray:
     p > n: w = Xᵀ K⁺ y with K = XXᵀ through eigh, dropping eigenvalues ≤ rcond·λ_max (the
     interpolator when rank X = n). p ≤ n: ``numpy.linalg.lstsq`` with the matching singular-value
     cutoff √rcond. Hastie et al. 2022 ridgeless estimator (docs/theory.md §2.1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.theory import make_regression, min_norm
+    >>> data = make_regression(100, 200, rng=np.random.default_rng(0))
+    >>> w = min_norm(data.X, data.y)
+    >>> w.shape, bool(np.allclose(data.X @ w, data.y))  # p > n: it interpolates
+    ((200,), True)
     """
     X = check_matrix("X", X)
     y = check_matrix("y", y, ndim=1)
@@ -258,6 +267,15 @@ def max_margin(X, y, *, tol: float = 1e-9, gram=None, init_support=None,
     Returns
     -------
     MaxMarginResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.theory import make_gmm, max_margin
+    >>> data = make_gmm(100, 300, snr=3.0, noise_rate=0.1, rng=np.random.default_rng(0))
+    >>> res = max_margin(data.X, data.y)
+    >>> res.separable, round(float(np.min(data.y * (data.X @ res.coef))), 6)  # every margin >= 1
+    (True, 1.0)
     """
     X, y = _xy(X, y)
     check_in("on_nonseparable", on_nonseparable, ("flag", "raise"))

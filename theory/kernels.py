@@ -249,7 +249,17 @@ def krr_predict(K_test, fit: KRRFit) -> np.ndarray:
 def krr(X_train, y, X_test, kind: str = "laplace", *, ridge: float = 0.0, task: str = "regression",
         rcond: float = DEFAULT_RCOND, **kernel_params) -> tuple[np.ndarray, KRRFit]:
     """Fit KRR on (X_train, y) and predict on X_test; ``task="classification"`` returns sign(f̂)
-    (labels ±1; a zero prediction counts as +1). Returns ``(predictions, fit)``."""
+    (labels ±1; a zero prediction counts as +1). Returns ``(predictions, fit)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from benign.theory import krr, sample_sphere
+    >>> X = sample_sphere(50, 3, np.random.default_rng(0))
+    >>> pred, fit = krr(X, X[:, 0], X, "laplace")  # ridgeless: interpolates the training targets
+    >>> bool(np.allclose(pred, X[:, 0])), fit.rank
+    (True, 50)
+    """
     check_in("task", task, ("regression", "classification"))
     fit = krr_fit(kernel_matrix(X_train, kind=kind, **kernel_params), y, ridge, rcond=rcond)
     pred = krr_predict(kernel_matrix(X_test, X_train, kind=kind, **kernel_params), fit)

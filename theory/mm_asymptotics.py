@@ -316,6 +316,14 @@ def noise_floor(ratio, noise_rate) -> pd.DataFrame:
     -------
     DataFrame ``ratio, noise_rate, snr (=inf), margin, signal_overlap, test_error, separable,
     estimator, source``; non-separable points (ψ ≤ ψ*(∞, η)) have ``separable`` False.
+
+    Examples
+    --------
+    >>> from benign.theory import noise_floor
+    >>> noise_floor([2.0, 5.0], 0.1)[["ratio", "test_error"]].round(4)
+       ratio  test_error
+    0    2.0      0.0311
+    1    5.0      0.0019
     """
     return mm_fixed_point(ratio, np.inf, noise_rate)
 
@@ -336,6 +344,12 @@ def phase_boundary(noise_rate, tolerance: float = 0.01, *, ratio_max: float = 1e
     Returns
     -------
     DataFrame ``noise_rate, ratio (= ψ_c), separability_ratio (= ψ*), reached, tolerance, source``.
+
+    Examples
+    --------
+    >>> from benign.theory import phase_boundary
+    >>> round(float(phase_boundary(0.1, 0.01)["ratio"].iloc[0]), 3)  # ψ_c(η = 0.1, ε = 1 %)
+    3.197
     """
     eta = check_noise_rates(noise_rate).ravel()
     eps = float(check_array_range("tolerance", tolerance, low=0.0, high=0.5))

@@ -201,6 +201,13 @@ def run_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, s
     Returns
     -------
     dict with the columns ``COLUMNS`` (vocabulary names; ``ratio`` is the realised p/n).
+
+    Examples
+    --------
+    >>> from benign.theory import run_point
+    >>> rec = run_point("max_margin", 100, 2.0, 0.1, seed=0, snr=3.0)
+    >>> rec["ratio"], rec["noise_rate"], rec["interpolates"], round(rec["test_error"], 3)
+    (2.0, 0.1, True, 0.167)
     """
     cfg = SweepParams.from_kwargs(**params)
     n, p = check_point_sizes(estimator, n_samples, ratio, noise_rate, seed, cfg)
