@@ -42,8 +42,9 @@ class TrainConfig:
     n_samples, n_test : class-balanced train subset size; test subset size (None = whole test split).
     data_seed : seed of the subsamples, the label noise and the sharpness subsets (fixed across widths).
     model, width : ``MODEL_NAMES`` entry and its width k.
-    noise_rate, noise_kind : η in [0, 1) and the noise convention (``symmetric`` = always a wrong class,
-        Nakkiran's; see :func:`benign.empirical.noise.inject_label_noise`).
+    noise_rate, noise_kind : η in [0, 1) and the noise convention, one of :data:`TRAIN_NOISE_KINDS`
+        (``symmetric`` = always a wrong class, Nakkiran's; see
+        :func:`benign.empirical.noise.inject_label_noise` and docs/empirical.md §5).
     optimizer, lr, weight_decay, momentum : preset "adam" (Nakkiran: 1e-4, constant) or "sgd"
         (0.1, momentum 0.9, wd 5e-4, cosine over the run); ``lr`` / ``weight_decay`` None → preset.
     batch_size, epochs, augment : minibatch size, epoch budget, crop(pad 4)+flip on/off.
