@@ -56,6 +56,12 @@ def present(name: str, root: Path) -> bool:
     return False
 
 
+def fashion_mnist_absent(root: Path) -> bool:
+    """True when none of the four Fashion-MNIST IDX files is under ``root`` (then the embedded subset
+    stands in; a partial set is an error instead, so that a half-copied folder is not silently replaced)."""
+    return all(_find_fashion_file(root, stem) is None for t in (True, False) for stem in _FASHION_STEMS[t])
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -185,6 +185,7 @@ class _Run:
         self.amp = bool(config.amp and fast)
         data = prepare_data(config, device)
         self.train_data, self.test_data, self.noisy, self.indices, n_classes, channels = data
+        self.data_source = _load(config, "train").source  # which copy (full set / embedded subset)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(T.derive_seed(config.seed, T.INIT))
             self.model = build_model(config.model, config.width, n_classes=n_classes, in_channels=channels)
@@ -348,7 +349,7 @@ class _Run:
 
     def _summary(self) -> dict:
         c, recs = self.config, self.records
-        s = {"dataset": c.dataset, "model": c.model, "width": c.width, "noise_rate": c.noise_rate,
+        s = {"dataset": c.dataset, "data_source": self.data_source, "model": c.model, "width": c.width, "noise_rate": c.noise_rate,
              "noise_kind": c.noise_kind, "n_samples": c.n_samples, "n_test": self.test_data.n, "seed": c.seed,
              "data_seed": c.data_seed, "optimizer": c.optimizer,
              "lr": float(self.opt.param_groups[0]["initial_lr"]),

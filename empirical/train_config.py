@@ -18,7 +18,7 @@ from .sharpness import KINDS as SHARPNESS_KINDS
 
 __all__ = ["TrainConfig", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES", "NOISE_KINDS", "NON_SEMANTIC"]
 
-DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "synthetic")
+DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "fashion-mnist-subset", "synthetic")
 MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
 NOISE_KINDS = ("symmetric", "uniform", "pair")
 #: Fields that do not change results (paths, devices, speed knobs, checkpoint cadence).
