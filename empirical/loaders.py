@@ -217,11 +217,12 @@ def load_fashion_mnist(root: Path, train: bool, download: bool, how_to_get: str)
         from torchvision.datasets import FashionMNIST
 
         try:
-            FashionMNIST(str(root), train=train, download=True)
+            FashionMNIST(str(root), train=train, download=True)  # md5-checks each archive
         except (OSError, RuntimeError) as exc:
-            raise OSError(
-                f"downloading Fashion-MNIST to {root} failed ({_first_line(exc)}); {how_to_get}"
-            ) from None
+            # torchvision's message is "Error downloading <file>:" then one "Tried <mirror>, got: <why>" each
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            why = " ".join(lines[:1] + lines[-1:]) if len(lines) > 1 else _first_line(exc)
+            raise OSError(f"downloading Fashion-MNIST to {root} failed ({why}); {how_to_get}") from None
     img_path, lbl_path = _find_fashion_file(root, img_stem), _find_fashion_file(root, lbl_stem)
     if img_path is None or lbl_path is None:
         missing = img_stem if img_path is None else lbl_stem
