@@ -33,6 +33,7 @@ __all__ = [
     "normalization",
     "load_dataset",
     "dataset_source",
+    "download_dataset",
     "balanced_subsample",
     "make_synthetic",
 ]
@@ -296,6 +297,27 @@ def make_synthetic(split: str = "train", **options) -> ImageData:
     """
     images, labels, classes = synthetic_images(split, **options)
     return ImageData(images, labels, classes, "synthetic")
+
+
+def download_dataset(name: str, root: str | os.PathLike | None = None) -> str:
+    """Fetch CIFAR-10 or Fashion-MNIST into ``root`` (default :func:`default_root`) unless present.
+
+    Through torchvision, which checks the official md5 of every archive (docs/datasets.md §1.2, §1.3);
+    both splits are then loaded once to check them. Returns :func:`dataset_source` of the result.
+
+    Raises
+    ------
+    ValueError
+        ``name`` has no download.
+    OSError
+        The download failed (one line with the reason).
+    """
+    if name not in ("cifar10", "fashion-mnist"):
+        raise ValueError(f"only cifar10 and fashion-mnist can be downloaded, not {name!r}")
+    root_path = Path(root if root is not None else default_root(name)).expanduser()
+    for split in ("train", "test"):
+        load_dataset(name, split, root=root_path, download=True)
+    return dataset_source(name, root_path)
 
 
 def _image_cache_dir(cache) -> Path | None:

@@ -349,14 +349,14 @@ class _Run:
 
     def _summary(self) -> dict:
         c, recs = self.config, self.records
-        s = {"dataset": c.dataset, "data_source": self.data_source, "model": c.model, "width": c.width, "noise_rate": c.noise_rate,
+        s = {"dataset": c.dataset, "model": c.model, "width": c.width, "noise_rate": c.noise_rate,
              "noise_kind": c.noise_kind, "n_samples": c.n_samples, "n_test": self.test_data.n, "seed": c.seed,
              "data_seed": c.data_seed, "optimizer": c.optimizer,
              "lr": float(self.opt.param_groups[0]["initial_lr"]),
              "n_params": self.n_params, "ratio": self.n_params / c.n_samples,
              "n_noisy": int(np.asarray(self.noisy.flipped).sum()), "epochs_budget": c.epochs,
              "epochs_run": len(recs), "finished": self.finished, "diverged": self.diverged,
-             "wall_s": self.wall_s}
+             "wall_s": self.wall_s, "data_source": self.data_source}
         if not recs:
             return s
         last = recs[-1]

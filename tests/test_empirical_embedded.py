@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benign.empirical import embedded as E
-from benign.empirical.data import available_datasets, dataset_source, load_dataset
+from benign.empirical.data import available_datasets, dataset_source, download_dataset, load_dataset
 from benign.empirical.embedded import build as B
 from benign.empirical.idx import read_idx
 from data_fixtures import write_fashion_mnist_idx
@@ -105,7 +105,8 @@ def test_tampered_file_is_refused_with_one_line(tmp_path, monkeypatch):
     msg = _one_line_error(lambda: load_dataset("fashion-mnist-subset"))
     assert "is corrupt (sha256" in msg and "reinstall benign" in msg
     monkeypatch.setattr(E, "SUBSET_FILE", tmp_path / "gone.npz")
-    assert "missing" in _one_line_error(lambda: load_dataset("fashion-mnist", root=tmp_path), FileNotFoundError)
+    missing = _one_line_error(lambda: load_dataset("fashion-mnist", root=tmp_path), FileNotFoundError)
+    assert "missing" in missing
 
 
 class _Payload:
@@ -171,6 +172,10 @@ def test_download_uses_torchvision_with_official_md5s(tmp_path, monkeypatch):
     assert (tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
     np.testing.assert_array_equal(got.images[:, 0].numpy(), written["test_images"])
     assert got.source == f"full IDX at {tmp_path}"
+    calls.clear()
+    assert download_dataset("fashion-mnist", tmp_path) == f"full IDX at {tmp_path}" and not calls  # present
+    with pytest.raises(ValueError, match="only cifar10 and fashion-mnist"):
+        download_dataset("fashion-mnist-subset")
 
 
 def test_download_failure_is_one_line_not_a_silent_subset(tmp_path, monkeypatch):

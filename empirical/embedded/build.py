@@ -117,7 +117,7 @@ def build(source: str | os.PathLike, out: str | os.PathLike | None = None) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benign.empirical.embedded.build",
-                                     description="Build the embedded Fashion-MNIST subset from the IDX files.")
+                                     description="Build the embedded Fashion-MNIST subset from IDX files.")
     parser.add_argument("--source", default="/usr/share/datasets/fashion-mnist",
                         help="folder with the four official IDX files, gz or raw")
     parser.add_argument("--out", help=f"output file (default: {SUBSET_FILE})")
