@@ -32,6 +32,8 @@ __all__ = [
     "available_datasets",
     "normalization",
     "load_dataset",
+    "dataset_source",
+    "download_dataset",
     "balanced_subsample",
     "make_synthetic",
 ]
@@ -53,6 +55,9 @@ class ImageData:
         Dataset name (a key of :data:`DATASETS`).
     mean, std : tuple[float, ...]
         Per-channel normalisation constants in [0, 1] pixel units (see :func:`normalization`).
+    source : str
+        Which copy the images came from, e.g. "full IDX at /usr/share/datasets/fashion-mnist" or
+        "embedded subset (10,000/2,000)" (see :func:`dataset_source`); recorded in every run's summary.
     """
 
     images: torch.Tensor
@@ -61,6 +66,7 @@ class ImageData:
     name: str
     mean: tuple[float, ...] = field(default=())
     std: tuple[float, ...] = field(default=())
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -93,7 +99,8 @@ class ImageData:
         """The images and labels at ``indices`` (e.g. from :func:`balanced_subsample`)."""
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.int64)
         return ImageData(
-            self.images[idx], self.labels[idx], list(self.classes), self.name, self.mean, self.std
+            self.images[idx], self.labels[idx], list(self.classes), self.name, self.mean, self.std,
+            self.source,
         )
 
     def normalized(self, device: torch.device | str | None = None) -> torch.Tensor:
@@ -164,6 +171,16 @@ DATASETS: dict[str, DatasetSpec] = {
         mean=(0.2860,),
         std=(0.3530,),
     ),
+    "fashion-mnist-subset": DatasetSpec(
+        "fashion-mnist-subset",
+        10,
+        (1, 28, 28),
+        "fashion-mnist-subset",
+        "nothing to get: it ships inside the package (benign/empirical/embedded)",
+        # The full training set's constants, so that runs on either copy see the same input scale.
+        mean=(0.2860,),
+        std=(0.3530,),
+    ),
     "synthetic": DatasetSpec(
         "synthetic",
         10,
@@ -200,10 +217,39 @@ def default_root(name: str) -> str:
 
 
 def available_datasets() -> list[str]:
-    """Names whose files are present at their default roots right now (offline check; 'synthetic' always)."""
-    return [
-        name for name in DATASETS if name == "synthetic" or loaders.present(name, Path(default_root(name)))
-    ]
+    """Names :func:`load_dataset` can load right now without a download (offline check).
+
+    Files present at their default roots, plus those that need none: "fashion-mnist" (the embedded subset
+    stands in for an absent full set, see :func:`dataset_source`), "fashion-mnist-subset" and "synthetic".
+    """
+    always = {"fashion-mnist", "fashion-mnist-subset", "synthetic"}
+    return [name for name in DATASETS if name in always or loaders.present(name, Path(default_root(name)))]
+
+
+def _uses_embedded(name: str, root: Path, download: bool) -> bool:
+    """Whether ``load_dataset(name, root=root, download=download)`` reads the embedded subset."""
+    if name == "fashion-mnist-subset":
+        return True
+    return name == "fashion-mnist" and not download and loaders.fashion_mnist_absent(root)
+
+
+def dataset_source(name: str, root: str | os.PathLike | None = None, download: bool = False) -> str:
+    """Which copy ``load_dataset(name, root=root, download=download)`` reads, without reading it.
+
+    The same string as the loaded :attr:`ImageData.source`: "embedded subset (10,000/2,000)" for
+    "fashion-mnist-subset" and for "fashion-mnist" when none of its IDX files is under the root;
+    "full IDX at <root>" for Fashion-MNIST files; "files at <root>" for the other file datasets;
+    "generated in memory (synthetic stand-in, not real data)" for "synthetic".
+    """
+    _check_name(name)
+    if name == "synthetic":
+        return "generated in memory (synthetic stand-in, not real data)"
+    root_path = Path(root if root is not None else default_root(name)).expanduser()
+    if _uses_embedded(name, root_path, download):
+        from .embedded import SUBSET_SOURCE
+
+        return SUBSET_SOURCE
+    return f"{'full IDX' if name == 'fashion-mnist' else 'files'} at {root_path}"
 
 
 def normalization(
@@ -253,6 +299,27 @@ def make_synthetic(split: str = "train", **options) -> ImageData:
     return ImageData(images, labels, classes, "synthetic")
 
 
+def download_dataset(name: str, root: str | os.PathLike | None = None) -> str:
+    """Fetch CIFAR-10 or Fashion-MNIST into ``root`` (default :func:`default_root`) unless present.
+
+    Through torchvision, which checks the official md5 of every archive (docs/datasets.md §1.2, §1.3);
+    both splits are then loaded once to check them. Returns :func:`dataset_source` of the result.
+
+    Raises
+    ------
+    ValueError
+        ``name`` has no download.
+    OSError
+        The download failed (one line with the reason).
+    """
+    if name not in ("cifar10", "fashion-mnist"):
+        raise ValueError(f"only cifar10 and fashion-mnist can be downloaded, not {name!r}")
+    root_path = Path(root if root is not None else default_root(name)).expanduser()
+    for split in ("train", "test"):
+        load_dataset(name, split, root=root_path, download=True)
+    return dataset_source(name, root_path)
+
+
 def _image_cache_dir(cache) -> Path | None:
     """``cache`` True: ``$BENIGN_CACHE`` or ``~/.cache/benign/imagefolder``; False/None: off; else a path."""
     if cache is True:
@@ -273,7 +340,11 @@ def load_dataset(
     Parameters
     ----------
     name : str
-        "cifar10", "imagenet-subset", "fashion-mnist" or "synthetic".
+        "cifar10", "imagenet-subset", "fashion-mnist", "fashion-mnist-subset" or "synthetic".
+        "fashion-mnist" reads the full IDX files under ``root``; when none is there (and no download is
+        asked for) it reads the embedded class-balanced subset (10,000 train / 2,000 test images,
+        docs/datasets.md §2) and logs so; "fashion-mnist-subset" always reads that subset (``root`` is
+        ignored). :attr:`ImageData.source` says which copy was read.
     split : {"train", "test"}
         ("val" is accepted as "test".)
     root : path-like, optional
@@ -330,12 +401,22 @@ def load_dataset(
             f"valid: {', '.join(sorted(allowed)) or 'none'}"
         )
     if name == "synthetic":
-        return make_synthetic(split, resolution=resolution, **options)
+        data = make_synthetic(split, resolution=resolution, **options)
+        data.source = dataset_source(name)
+        return data
     if resolution is not None and name != "imagenet-subset" and resolution != spec.shape[1]:
         raise ValueError(f"{name} has fixed resolution {spec.shape[1]}; drop resolution={resolution}")
     root_path = Path(root if root is not None else default_root(name)).expanduser()
     train = split == "train"
-    if name == "cifar10":
+    source = dataset_source(name, root_path, download)
+    if _uses_embedded(name, root_path, download):
+        from .embedded import load_subset
+
+        if name == "fashion-mnist":
+            logger.info("Fashion-MNIST not found under %s: using the %s shipped with benign (install "
+                        "dataset-fashion-mnist or pass download=True for the full set)", root_path, source)
+        images, labels, classes = load_subset(train)
+    elif name == "cifar10":
         images, labels, classes = loaders.load_cifar10(root_path, train, download, spec.how_to_get)
     elif name == "fashion-mnist":
         images, labels, classes = loaders.load_fashion_mnist(root_path, train, download, spec.how_to_get)
@@ -352,8 +433,8 @@ def load_dataset(
         "loaded %s/%s from %s: %d images of shape %s",
         name,
         split,
-        root_path,
+        source,
         len(labels),
         tuple(images.shape[1:]),
     )
-    return ImageData(images, labels, classes, name, spec.mean, spec.std)
+    return ImageData(images, labels, classes, name, spec.mean, spec.std, source)

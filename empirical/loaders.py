@@ -56,6 +56,12 @@ def present(name: str, root: Path) -> bool:
     return False
 
 
+def fashion_mnist_absent(root: Path) -> bool:
+    """True when none of the four Fashion-MNIST IDX files is under ``root`` (then the embedded subset
+    stands in; a partial set is an error instead, so that a half-copied folder is not silently replaced)."""
+    return all(_find_fashion_file(root, stem) is None for t in (True, False) for stem in _FASHION_STEMS[t])
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -211,11 +217,12 @@ def load_fashion_mnist(root: Path, train: bool, download: bool, how_to_get: str)
         from torchvision.datasets import FashionMNIST
 
         try:
-            FashionMNIST(str(root), train=train, download=True)
+            FashionMNIST(str(root), train=train, download=True)  # md5-checks each archive
         except (OSError, RuntimeError) as exc:
-            raise OSError(
-                f"downloading Fashion-MNIST to {root} failed ({_first_line(exc)}); {how_to_get}"
-            ) from None
+            # torchvision's message is "Error downloading <file>:" then one "Tried <mirror>, got: <why>" each
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            why = " ".join(lines[:1] + lines[-1:]) if len(lines) > 1 else _first_line(exc)
+            raise OSError(f"downloading Fashion-MNIST to {root} failed ({why}); {how_to_get}") from None
     img_path, lbl_path = _find_fashion_file(root, img_stem), _find_fashion_file(root, lbl_stem)
     if img_path is None or lbl_path is None:
         missing = img_stem if img_path is None else lbl_stem

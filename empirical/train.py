@@ -169,6 +169,7 @@ class _Run:
         self.amp = bool(config.amp and fast)
         data = prepare_data(config, device)
         self.train_data, self.test_data, self.noisy, self.indices, n_classes, channels = data
+        self.data_source = _load(config, "train").source  # which copy (full set / embedded subset)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(T.derive_seed(config.seed, T.INIT))
             self.model = build_model(config.model, config.width, n_classes=n_classes, in_channels=channels)
@@ -339,7 +340,7 @@ class _Run:
              "n_params": self.n_params, "ratio": self.n_params / c.n_samples,
              "n_noisy": int(np.asarray(self.noisy.flipped).sum()), "epochs_budget": c.epochs,
              "epochs_run": len(recs), "finished": self.finished, "diverged": self.diverged,
-             "wall_s": self.wall_s}
+             "wall_s": self.wall_s, "data_source": self.data_source}
         if not recs:
             return s
         last = recs[-1]

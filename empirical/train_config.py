@@ -20,7 +20,7 @@ from .sharpness import KINDS as SHARPNESS_KINDS
 __all__ = ["TrainConfig", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES", "TRAIN_NOISE_KINDS",
            "NON_SEMANTIC"]
 
-DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "synthetic")
+DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "fashion-mnist-subset", "synthetic")
 MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
 # The noise kinds a TrainConfig can name: those that need nothing beyond (labels, η, K, seed).
 # ``asymmetric`` needs a class map fitted to the dataset (the default one is CIFAR-10's) and ``cifar10n``

@@ -150,9 +150,12 @@ def test_fashion_mnist_torchvision_download_layout(tmp_path):
 
 
 def test_fashion_mnist_missing_and_corrupt(tmp_path):
-    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
-        load_dataset("fashion-mnist", root=tmp_path)
+    # No IDX file at all reads the embedded subset (tests/test_empirical_embedded.py); a partial set fails.
     write_fashion_mnist_idx(tmp_path, n_train=10, n_test=2, gz=True)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").rename(tmp_path / "held")
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", "test", root=tmp_path)
+    (tmp_path / "held").rename(tmp_path / "t10k-images-idx3-ubyte.gz")
     images = tmp_path / "train-images-idx3-ubyte.gz"
     full = images.read_bytes()
     images.write_bytes(full[: len(full) // 2])  # truncated gzip stream
@@ -351,9 +354,11 @@ def test_data_errors_are_one_line(tmp_path):
     write_fashion_mnist_idx(tmp_path / "fm", n_train=4, n_test=2)
     images = tmp_path / "fm" / "train-images-idx3-ubyte.gz"
     images.write_bytes(images.read_bytes()[:40])
+    write_fashion_mnist_idx(tmp_path / "partial", n_train=4, n_test=2)
+    (tmp_path / "partial" / "t10k-labels-idx1-ubyte.gz").unlink()
     cases = [
         lambda: load_dataset("cifar10", root=tmp_path / "nothing"),
-        lambda: load_dataset("fashion-mnist", root=tmp_path / "nothing"),
+        lambda: load_dataset("fashion-mnist", "test", root=tmp_path / "partial"),
         lambda: load_dataset("imagenet-subset", root=tmp_path / "nothing"),
         lambda: load_dataset("fashion-mnist", root=tmp_path / "fm"),
         lambda: load_dataset("mnist"),
