@@ -56,9 +56,9 @@ class KRRConfig:
     """
 
     kernel: str = "laplace"
-    dim: int = 3
+    dim: int = 5
     bandwidth: float = 1.0
-    max_degree: int = 200
+    max_degree: int = 100
     alpha: float = 1.5
     n_modes: int = 4000
     n_spiked: int = 1
@@ -146,7 +146,8 @@ def krr_closed_form(xs, ys, config: KRRConfig | None = None) -> pd.DataFrame:
         err = pred.bias + (pred.e0 - 1.0) * noise_var(etas, cfg.noise_scale)  # linear in σ²
         base = {"n_samples": int(n), "e0": pred.e0, "kappa": pred.kappa, "ridge": cfg.ridge,
                 "kernel": cfg.kernel, "interpolates": cfg.ridge == 0, "source": "predicted"}
-        rows += [{**base, "noise_rate": float(e), "test_error": float(v)} for e, v in zip(etas, err, strict=True)]
+        rows += [{**base, "noise_rate": float(e), "test_error": float(v)}
+                 for e, v in zip(etas, err, strict=True)]
     df = frame(rows, "n_samples")
     return df.assign(taxonomy=_taxonomy(ns, np.asarray(e0s) - 1.0, cfg.slope_tol))
 

@@ -83,8 +83,8 @@ def _eigvals(cfg: MinNormConfig, p: int) -> np.ndarray:
 
 def _bllt(lam: np.ndarray, n: int) -> dict:
     d = bllt_diagnostics(lam, n)
-    return {"r0": d["r0"], "k_star": d["k_star"], "R_kstar": d["R_kstar"], "bllt_variance": d["variance_term"],
-            "bllt_benign": is_benign_covariance(lam, n)}
+    return {"r0": d["r0"], "k_star": d["k_star"], "R_kstar": d["R_kstar"],
+            "bllt_variance": d["variance_term"], "bllt_benign": is_benign_covariance(lam, n)}
 
 
 def _eigen_parts(lam: np.ndarray, n: int, ridge: float) -> tuple[float, float, float]:
@@ -121,14 +121,18 @@ def least_squares_closed_form(xs, ys, config: MinNormConfig | None = None) -> pd
         e0, bias1, l1 = _eigen_parts(lam, n, ridge)
         with np.errstate(invalid="ignore"):
             if cfg.task == "regression":
-                err = cfg.signal**2 * lam[0] * bias1 + (e0 - 1) * noise_var(etas, cfg.noise_scale)
+                s2 = noise_var(etas, cfg.noise_scale)  # at p = N noiseless targets are still fitted exactly
+                err = cfg.signal**2 * lam[0] * bias1 + np.where(s2 > 0, (e0 - 1) * s2, 0.0)
             else:  # sign labels = c·z₁ + uncorrelated noise of variance 1 − c² (§2.2)
                 c = np.sqrt(2 / np.pi) * (1 - 2 * etas)
                 excess = c**2 * bias1 + (e0 - 1) * (1 - c**2)
                 err = linear_label_error(c * l1 / np.sqrt(excess + 2 * c**2 * l1 - c**2))
         base = {"ratio": float(r), "n_samples": n, "n_features": p, "ridge": ridge, "e0": e0,
-                "interpolates": bool(ridge == 0 and p > n), **_bllt(lam, n), "source": "predicted"}
-        rows += [{**base, "noise_rate": float(eta), "test_error": float(e)} for eta, e in zip(etas, err, strict=True)]
+                **_bllt(lam, n), "source": "predicted"}
+        # ridgeless fits interpolate for p > N, and for p < N only noiseless regression targets
+        fits = [ridge == 0 and (p > n or (cfg.task == "regression" and eta == 0)) for eta in etas]
+        rows += [{**base, "noise_rate": float(eta), "test_error": float(e), "interpolates": bool(f)}
+                 for eta, e, f in zip(etas, err, fits, strict=True)]
     return frame(rows, "ratio")
 
 
@@ -168,8 +172,9 @@ def least_squares_simulate(xs, ys, seeds, config: MinNormConfig | None = None, p
     return frame(df.to_dict("records"), "ratio")
 
 
-_SOURCE = ("Hastie, Montanari, Rosset, Tibshirani, Ann. Statist. 2022 (isotropic and general-Sigma ridge(less) "
-           "risk); Bartlett, Long, Lugosi, Tsigler, PNAS 2020 (effective ranks); docs/phase_models.md §2")
+_SOURCE = ("Hastie, Montanari, Rosset, Tibshirani, Ann. Statist. 2022 (isotropic and general-Sigma "
+           "ridge(less) risk); Bartlett, Long, Lugosi, Tsigler, PNAS 2020 (effective ranks); "
+           "docs/phase_models.md §2")
 
 MIN_NORM = register(PhaseModel(
     name="min-norm", description="min-norm least squares over psi = p/N with label noise (regression or "

@@ -99,7 +99,8 @@ def rf_closed_form(xs, ys, config: RFConfig | None = None) -> pd.DataFrame:
             err = pred["excess_risk"] + (e0 - 1.0) * noise_var(etas, cfg.noise_scale)
         base = {"ratio": float(r), "n_samples": n, "n_features": k, "e0": e0, "ridge": cfg.ridge,
                 "interpolates": bool(cfg.ridge == 0 and k > n), "source": "predicted"}
-        rows += [{**base, "noise_rate": float(eta), "test_error": float(e)} for eta, e in zip(etas, err, strict=True)]
+        rows += [{**base, "noise_rate": float(eta), "test_error": float(e)}
+                 for eta, e in zip(etas, err, strict=True)]
     return frame(rows, "ratio")
 
 
