@@ -50,7 +50,8 @@ CASES = {
 def test_closed_form_matches_simulation_cell_by_cell(case):
     name, xs, config = CASES[case]
     j = agreement(name, xs, [0.0, 0.2], range(8), **config)
-    bad = j.loc[~j["ok"], [get_model(name).x, "noise_rate", "test_error_cf", "test_error_sim", "test_error_se"]]
+    cols = [get_model(name).x, "noise_rate", "test_error_cf", "test_error_sim", "test_error_se"]
+    bad = j.loc[~j["ok"], cols]
     assert j["ok"].all(), f"{case}: {int(j['ok'].sum())}/{len(j)} cells agree\n{bad}"
     assert (j["interpolates_cf"] == j["interpolates_sim"]).all()
 
@@ -72,6 +73,20 @@ def test_every_model_follows_the_table_contract():
             assert CONTRACT | {m.x} <= set(cf.columns) and (cf["source"] == "predicted").all()
 
 
+def test_rf_closed_form_by_levels_equals_per_mode():
+    from benign.theory.kernels import expand_levels, sphere_spectrum
+    from benign.theory.random_features import rf_eigen_predict
+
+    m = get_model("rf")
+    cfg = m.config(n_samples=100, max_degree=8, ridge=0.01)
+    cf = m.closed_form([0.5, 3.0], [0.2], cfg)
+    lam, degree = expand_levels(sphere_spectrum("arccos1", 10, 8))
+    target = np.where(np.arange(lam.size) == np.flatnonzero(degree == 1)[0], 1.0, 0.0)
+    want = [rf_eigen_predict(0.5 * lam, 100, k, target=target, noise_var=0.2, ridge=0.01)["excess_risk"]
+            for k in (50, 300)]
+    np.testing.assert_allclose(cf["test_error"], want, rtol=1e-9)
+
+
 def test_isotropic_closed_form_is_hastie():
     cfg = get_model("ridge").config(n_samples=400, ridge=0.3)
     cf = get_model("ridge").closed_form([0.5, 2.0], [0.25], cfg)
@@ -88,8 +103,10 @@ def test_min_norm_noise_cost_peaks_at_psi_one():
     cost = cf[0.2] - cf[0.0]
     assert np.isinf(cost[1.0]) and np.isfinite(cost.drop(1.0)).all()
     finite = cost.drop(1.0)
-    assert finite.idxmax() in (0.95, 1.05) and finite[0.95] > 5 * finite[0.5] and finite[1.05] > 5 * finite[5.0]
-    sim = summarize(m.simulate([0.5, 0.95, 1.05, 5.0], [0.0, 0.2], range(6), m.config(n_samples=100)), "ratio")
+    assert finite.idxmax() in (0.95, 1.05)
+    assert finite[0.95] > 5 * finite[0.5] and finite[1.05] > 5 * finite[5.0]
+    sim = m.simulate([0.5, 0.95, 1.05, 5.0], [0.0, 0.2], range(6), m.config(n_samples=100))
+    sim = summarize(sim, "ratio")
     s = sim.pivot(index="ratio", columns="noise_rate", values="test_error")
     scost = s[0.2] - s[0.0]
     assert scost[0.95] > 3 * scost[0.5] and scost[1.05] > 3 * scost[5.0]
@@ -131,11 +148,11 @@ def test_kernel_svm_interpolates_flipped_labels():
 
 def test_vectorised_simulations_equal_per_cell_loops():
     rcfg = get_model("rf").config(n_samples=30, n_test=40)
-    fast, slow = rf_simulate([0.5, 2.0], [0.0, 0.3], [0, 1], rcfg), rf_simulate_per_cell([0.5, 2.0], [0.0, 0.3],
-                                                                                         [0, 1], rcfg)
+    fast = rf_simulate([0.5, 2.0], [0.0, 0.3], [0, 1], rcfg)
+    slow = rf_simulate_per_cell([0.5, 2.0], [0.0, 0.3], [0, 1], rcfg)
     kcfg = get_model("krr").config(n_test=40)
-    kfast, kslow = krr_fit_all([20, 30], [0.0, 0.3], [0, 1], kcfg), krr_simulate_per_cell([20, 30], [0.0, 0.3],
-                                                                                            [0, 1], kcfg)
+    kfast = krr_fit_all([20, 30], [0.0, 0.3], [0, 1], kcfg)
+    kslow = krr_simulate_per_cell([20, 30], [0.0, 0.3], [0, 1], kcfg)
     for a, b in ((fast, slow), (kfast, kslow)):
         assert list(a.columns) == list(b.columns)
         pd.testing.assert_frame_equal(a.drop(columns="test_error"), b.drop(columns="test_error"),
@@ -150,7 +167,7 @@ def test_vectorised_simulations_equal_per_cell_loops():
     ("krr", [10.5, 20], [0.1], {}, r"n_samples must be integers"),
     ("kernel-svm", [10], [0.1], {"kernel": "rbf"}, r"unknown kernel 'rbf'; choose one of: laplace, gaussian"),
     ("krr", [10], [0.1], {"kernel": "rbf"}, r"unknown kernel 'rbf'; choose one of: .*powerlaw, spiked"),
-    ("min-norm", [1.0], [0.1], {"task": "svm"}, r"unknown task 'svm'; choose one of: regression, classification"),
+    ("min-norm", [1.0], [0.1], {"task": "svm"}, r"unknown task 'svm'; choose one of: regression, classif"),
     ("rf", [1.0], [0.1], {"inputs": "cube"}, r"unknown inputs 'cube'; choose one of: sphere, gaussian"),
 ])
 def test_bad_input_is_one_clear_line(name, xs, ys, config, match):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from benign.theory.kernels import expand_levels, krr_fit, krr_path, sphere_spectrum
+from benign.theory.kernels import krr_fit, krr_path, sphere_spectrum
 from benign.theory.metrics import INTERP_RTOL
 from benign.theory.phase_models import PhaseModel, register
 from benign.theory.phase_models._common import (
@@ -66,15 +66,18 @@ def _check(cfg: RFConfig) -> None:
     check_positive_int("max_degree", cfg.max_degree)
 
 
-def rf_spectrum(dim: int, max_degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-mode eigenvalues of the ReLU RF kernel k₁(t)/2 on S^{dim−1} and the target f* = √d·x₁.
+def rf_spectrum(dim: int, max_degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels of the ReLU RF kernel k₁(t)/2 on S^{dim−1} and of the target f* = √d·x₁.
 
-    Returns ``(eigvals (M,), target (M,))``: target holds v² = 1 on one degree-1 mode.
+    Returns ``(eigvals (L,), target (L,), multiplicities (L,))`` per Funk–Hecke level, the zero
+    levels (odd ℓ ≥ 3) dropped as in :func:`benign.theory.kernels.expand_levels`; target holds
+    v² = 1 on level 1.
     """
-    lam, degree = expand_levels(sphere_spectrum("arccos1", dim, max_degree))
-    target = np.zeros_like(lam)
-    target[np.flatnonzero(degree == 1)[0]] = 1.0
-    return 0.5 * lam, target
+    spec = sphere_spectrum("arccos1", dim, max_degree)
+    lam = spec["eigenvalue"].to_numpy(float)
+    keep = lam > 1e-13 * lam.max()
+    target = np.where(spec["degree"].to_numpy()[keep] == 1, 1.0, 0.0)
+    return 0.5 * lam[keep], target, spec["multiplicity"].to_numpy(float)[keep]
 
 
 def rf_closed_form(xs, ys, config: RFConfig | None = None) -> pd.DataFrame:
@@ -88,12 +91,12 @@ def rf_closed_form(xs, ys, config: RFConfig | None = None) -> pd.DataFrame:
     cfg = config or RFConfig()
     _check(cfg)
     psi, etas = ratio_grid(xs), noise_grid(ys)
-    lam, target = rf_spectrum(cfg.dim, cfg.max_degree)
+    lam, target, mult = rf_spectrum(cfg.dim, cfg.max_degree)
     n, rows = cfg.n_samples, []
     for r in psi:
         k = n_features_for(n, r)
         # test MSE = E₀(bias + σ²) is linear in σ²: one solve at σ² = 0 serves every η
-        pred = rf_eigen_predict(lam, n, k, target=target, ridge=cfg.ridge)
+        pred = rf_eigen_predict(lam, n, k, target=target, ridge=cfg.ridge, multiplicities=mult)
         e0 = pred["e0"]
         with np.errstate(invalid="ignore"):
             err = pred["excess_risk"] + (e0 - 1.0) * noise_var(etas, cfg.noise_scale)
