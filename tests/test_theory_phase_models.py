@@ -1,10 +1,11 @@
 """Registered phase models: closed form against simulation cell by cell, peaks, taxonomy, bad input.
 
 Tolerance of a cell (docs/phase_models.md §1.3): |mean − closed| ≤ 4·SE + REL·|closed| + ABS, SE the
-standard error over seeds. REL = 0.10 is the finite-n allowance of the deterministic equivalents
-at N ≈ 100 (their error is O(1/√N) for the single signal mode; the largest gap seen over 30 seeds,
-spiked ridge at N = 100, was 8%); ABS = 2e-3 covers the noiseless bias of the truncated spectra
-(max_degree), whose test MSE is ≤ 1e-3 and poorly resolved by the test sample.
+standard error over seeds. REL = 0.05 is the finite-n allowance of the deterministic equivalents
+at N ≈ 100 (their error is O(1/N) in the bulk but larger for the single signal mode: over 30 seeds
+the spiked ridge cell ψ = 4 at N = 100-400 sat 2-8% above the closed form); ABS = 2e-3 covers the
+noiseless bias of the truncated spectra (max_degree), whose test MSE is ≤ 1e-3 and poorly resolved
+by the test sample. On these grids every cell also passes with REL = 0 (docs/phase_models.md §1.3).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from benign.theory.phase_models import get_model, model_names, summarize
 from benign.theory.phase_models.krr import krr_fit_all, krr_simulate_per_cell
 from benign.theory.phase_models.rf import rf_simulate, rf_simulate_per_cell
 
-REL, ABS = 0.10, 2e-3
+REL, ABS = 0.05, 2e-3
 CONTRACT = {"noise_rate", "test_error", "interpolates", "source"}
 
 
@@ -34,6 +35,24 @@ def agreement(name: str, xs, ys, seeds, **config) -> pd.DataFrame:
     return j
 
 
+def noise_cost_agreement(name: str, xs, ys, seeds, **config) -> pd.DataFrame:
+    """The noise cost E(η) − E(0) (what the delta rule reads) per cell: closed form against the
+    seed mean of the paired per-seed differences (same data at every η, so a small SE)."""
+    model = get_model(name)
+    cfg = model.config(**config)
+    x = model.x
+    cf = model.closed_form(xs, ys, cfg).pivot(index=x, columns="noise_rate", values="test_error")
+    sim = model.simulate(xs, ys, seeds, cfg)
+    sim = sim.pivot(index=[x, "seed"], columns="noise_rate", values="test_error")
+    cost_cf = cf.sub(cf[0.0], axis=0).drop(columns=0.0).stack().rename("cf")
+    paired = sim.sub(sim[0.0], axis=0).drop(columns=0.0).stack()
+    g = paired.groupby(level=[0, 2])
+    j = pd.concat([cost_cf, g.mean().rename("sim"), g.sem().rename("se")], axis=1).reset_index()
+    # no ABS here: truncating a spectrum moves the noiseless bias, which cancels in the difference
+    j["ok"] = (j["sim"] - j["cf"]).abs() <= 4 * j["se"] + REL * j["cf"].abs()
+    return j
+
+
 CASES = {
     "min-norm regression isotropic": ("min-norm", [0.5, 2.0, 4.0], dict(n_samples=100)),
     "min-norm classification spiked": ("min-norm", [0.5, 2.0, 4.0],
@@ -41,19 +60,23 @@ CASES = {
     "ridge regression spiked": ("ridge", [0.5, 2.0, 4.0], dict(n_samples=100, spectrum="spiked")),
     "rf ridgeless sphere": ("rf", [0.5, 3.0, 10.0], dict(n_samples=80, n_test=500, max_degree=10)),
     "rf ridge sphere": ("rf", [0.5, 3.0], dict(n_samples=80, n_test=500, max_degree=10, ridge=0.01)),
-    "krr laplace d=5": ("krr", [40, 80, 160], dict(kernel="laplace", n_test=500)),
-    "krr spiked (Gaussian design)": ("krr", [40, 80, 160], dict(kernel="spiked")),
+    # the KRR noise costs are small beside the bias (paired SE ≈ 30% of the cost at 8 seeds): 24 seeds
+    "krr laplace d=5": ("krr", [40, 80, 160], dict(kernel="laplace", n_test=500), 24),
+    "krr spiked (Gaussian design)": ("krr", [40, 80, 160], dict(kernel="spiked"), 24),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_closed_form_matches_simulation_cell_by_cell(case):
-    name, xs, config = CASES[case]
-    j = agreement(name, xs, [0.0, 0.2], range(8), **config)
+    name, xs, config, *n_seeds = CASES[case]
+    seeds = range(n_seeds[0] if n_seeds else 8)
+    j = agreement(name, xs, [0.0, 0.2], seeds, **config)
     cols = [get_model(name).x, "noise_rate", "test_error_cf", "test_error_sim", "test_error_se"]
     bad = j.loc[~j["ok"], cols]
     assert j["ok"].all(), f"{case}: {int(j['ok'].sum())}/{len(j)} cells agree\n{bad}"
     assert (j["interpolates_cf"] == j["interpolates_sim"]).all()
+    c = noise_cost_agreement(name, xs, [0.0, 0.2], seeds, **config)
+    assert c["ok"].all(), f"{case} noise cost: {int(c['ok'].sum())}/{len(c)} cells agree\n{c[~c['ok']]}"
 
 
 def test_every_model_follows_the_table_contract():
