@@ -41,6 +41,7 @@ __all__ = [
     "sphere_multiplicity",
     "sphere_spectrum",
     "krr_fit",
+    "krr_path",
     "krr_predict",
     "krr",
     "gaussian_design_krr",
@@ -236,6 +237,37 @@ def krr_fit(K, y, ridge: float = 0.0, *, rcond: float = DEFAULT_RCOND) -> KRRFit
     coef = evecs.T @ y
     coef = coef * (inv if y.ndim == 1 else inv[:, None])
     return KRRFit(alpha=evecs @ coef, cond_number=cond, rank=rank, ridge=delta)
+
+
+def krr_path(K, Y, ridges, *, rcond: float = DEFAULT_RCOND) -> tuple[np.ndarray, float]:
+    """Dual coefficients of :func:`krr_fit` for many label columns and ridges from one ``eigh``.
+
+    Parameters
+    ----------
+    K : (n, n) Gram matrix; Y : (n, q) label columns (e.g. one per noise rate);
+    ridges : (R,) ridges δ ≥ 0 (δ = 0: the same eigenvalue cutoff as :func:`krr_fit`).
+
+    Returns
+    -------
+    (alphas, cond_number) : alphas (R, n, q) with alphas[r] = (K + δ_r I)⁺ Y, and λ_max/λ_min of K.
+    """
+    K = check_matrix("K", K)
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[0] != K.shape[0]:
+        raise ValueError(f"Y must have shape ({K.shape[0]}, q), got {Y.shape}")
+    deltas = [check_nonnegative("ridge", d) for d in np.atleast_1d(ridges)]
+    evals, evecs = np.linalg.eigh(0.5 * (K + K.T))
+    top, low = max(evals[-1], 0.0), evals[0]
+    coef = evecs.T @ Y
+    out = np.empty((len(deltas), *Y.shape))
+    for r, delta in enumerate(deltas):  # same spectral inverse as krr_fit
+        if delta > 0:
+            inv = 1.0 / (np.maximum(evals, 0.0) + delta)
+        else:
+            keep = evals > rcond * top
+            inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+        out[r] = evecs @ (coef * inv[:, None])
+    return out, (float(top / low) if low > 0 else float("inf"))
 
 
 def krr_predict(K_test, fit: KRRFit) -> np.ndarray:

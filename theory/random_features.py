@@ -41,27 +41,28 @@ def _spec(eigvals, target):
     return lam, v2
 
 
-def _gamma_for_sum(lam, s):
-    """γ with Σ λ/(λ + γ) = s (0 < s < M), by brentq in log γ."""
-    if not 0 < s < lam.size:
-        raise ValueError(f"need 0 < min(n_samples, n_features) < number of modes ({lam.size}); "
+def _gamma_for_sum(lam, s, mult=1.0):
+    """γ with Σ m λ/(λ + γ) = s (0 < s < Σ m), by brentq in log γ."""
+    n_modes = float(np.sum(np.broadcast_to(mult, lam.shape)))
+    if not 0 < s < n_modes:
+        raise ValueError(f"need 0 < min(n_samples, n_features) < number of modes ({n_modes:g}); "
                          "extend the spectrum")
-    f = lambda t: np.sum(lam / (lam + np.exp(t))) - s  # noqa: E731
+    f = lambda t: np.sum(mult * lam / (lam + np.exp(t))) - s  # noqa: E731
     return float(np.exp(brentq(f, np.log(lam.min()) - 60, np.log(lam.sum() / s) + 2, xtol=1e-14, rtol=1e-15)))
 
 
-def _solve_rf(lam, n, k, delta):
+def _solve_rf(lam, n, k, delta, mult=1.0):
     if delta == 0:
-        gamma = _gamma_for_sum(lam, min(n, k))
+        gamma = _gamma_for_sum(lam, min(n, k), mult)
         return (gamma * (k - n) / k if k > n else 0.0), gamma
 
     def gamma_of(kappa):  # Σ L(γ) = n − δ/κ
-        return _gamma_for_sum(lam, n - delta / kappa)
+        return _gamma_for_sum(lam, n - delta / kappa, mult)
 
     def outer(t):
         kappa = np.exp(t)
         g = gamma_of(kappa)
-        return np.sum(lam / (lam + g)) + k * kappa / g - k
+        return np.sum(mult * lam / (lam + g)) + k * kappa / g - k
 
     # κ must exceed δ/n (so that Σ L = n − δ/κ > 0); there the outer sum is < k, at large κ > k.
     lo = np.log(delta / n) - np.log1p(-1e-9)
@@ -73,7 +74,7 @@ def _solve_rf(lam, n, k, delta):
 
 
 def rf_eigen_predict(eigvals, n_samples: int, n_features: int, *, target=None, noise_var: float = 0.0,
-                     ridge: float = 0.0) -> dict:
+                     ridge: float = 0.0, multiplicities=None) -> dict:
     """Predicted test MSE of random-features ridge(less) regression (docs/theory.md §2.7, see module doc).
 
     Parameters
@@ -87,6 +88,10 @@ def rf_eigen_predict(eigvals, n_samples: int, n_features: int, *, target=None, n
     excess_risk, source="predicted"``; ``test_mse = inf`` at the ridgeless peak k = n.
     """
     lam, v2 = _spec(eigvals, target)
+    # multiplicities m_i: a degenerate level counts m_i times in every sum; v_i² is its total
+    mult = 1.0 if multiplicities is None else np.asarray(multiplicities, dtype=np.float64).ravel()
+    if np.shape(mult) not in ((), lam.shape) or np.any(np.asarray(mult) <= 0):
+        raise ValueError(f"multiplicities must be {lam.size} positive numbers")
     n = check_positive_int("n_samples", n_samples)
     k = check_positive_int("n_features", n_features)
     s2 = check_nonnegative("noise_var", noise_var)
@@ -94,11 +99,11 @@ def rf_eigen_predict(eigvals, n_samples: int, n_features: int, *, target=None, n
     rec = {"n_samples": n, "n_features": k, "ratio": k / n, "ridge": delta, "noise_var": s2,
            "source": "predicted"}
     if delta == 0 and k == n:
-        return {**rec, "kappa": 0.0, "gamma": _gamma_for_sum(lam, n), "e0": np.inf, "test_mse": np.inf,
+        return {**rec, "kappa": 0.0, "gamma": _gamma_for_sum(lam, n, mult), "e0": np.inf, "test_mse": np.inf,
                 "excess_risk": np.inf}
-    kappa, gamma = _solve_rf(lam, n, k, delta)
+    kappa, gamma = _solve_rf(lam, n, k, delta, mult)
     L = lam / (lam + gamma)
-    z, q = L.sum(), (L * L).sum()
+    z, q = np.sum(mult * L), np.sum(mult * L * L)
     if delta == 0 and k < n:
         e0 = n / (n - k)  # exact limit of 1/(1 − x) with z = k
     else:
