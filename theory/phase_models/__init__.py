@@ -35,7 +35,7 @@ fraction (a cell interpolates when most of its draws do).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 
