@@ -48,7 +48,8 @@ class TwoLayerConfig:
     kept fixed (``outer = "fixed"``) or trained; first-layer std ``init_scale``/(width √d).
 
     Training (§3): full-batch GD on the summed ``loss``, step ``lr_scale``/(width n), until the
-    training error is 0 or ``max_steps``. ``n_test`` clean test points.
+    training error is 0 (``stop_at_zero``; else always ``max_steps``) or ``max_steps``. ``n_test``
+    clean test points.
 
     Boundaries (§4): constants of each theorem's condition (unknown in the papers' statements as
     far as they could be read; see §4 for what was and was not verified).
@@ -77,6 +78,7 @@ class TwoLayerConfig:
     loss: str = "hinge"
     lr_scale: float = 1.0
     max_steps: int = 20000
+    stop_at_zero: bool = True
     n_test: int = 1000
     frei_c: float = 1.0
     cao_c: float = 1.0

@@ -4,7 +4,7 @@ Each network follows W ← W − lr ∂L/∂W (and a ← a − lr ∂L/∂a when
 the loss summed over its n samples, L = Σ_i ℓ(y_i f(x_i)), with ℓ the hinge max(0, 1 − z) or the
 logistic log(1 + e^{−z}). After every step the training error on the (noisy) labels is checked
 (prediction +1 when f > 0, else −1, as in the authors' code); a network stops at the first step
-where it is 0, or at ``max_steps``. Finished networks are dropped from the working batch while the
+where it is 0 (unless ``stop_at_zero`` is off), or at ``max_steps``. Finished networks are dropped from the working batch while the
 others continue, so each trajectory is the one a one-network-at-a-time loop produces.
 """
 
@@ -94,7 +94,7 @@ def train_networks(X: np.ndarray, y: np.ndarray, W0: np.ndarray, a0: np.ndarray,
         e = np.mean(np.where(f > 0, 1.0, -1.0) != ya, axis=1)
         if t in traj:
             traj[t][act] = Wa
-        done = (e == 0) | (t == cfg.max_steps)
+        done = ((e == 0) & cfg.stop_at_zero) | (t == cfg.max_steps)
         if done.any():  # freeze the finished networks and shrink the working batch
             idx = act[done]
             W[idx], a[idx], steps[idx], err[idx] = Wa[done], aa[done], t, e[done]
