@@ -140,7 +140,8 @@ def test_batched_training_matches_one_network_at_a_time(kw):
              for b in range(B)]
     X = np.stack([mx.X for mx in mixes])
     y = np.stack([mx.y if b % 2 else mx.y_clean for b, mx in enumerate(mixes)])
-    W0 = np.stack([init_weights(cfg.width, d, cfg.init_scale, np.random.default_rng(100 + b)) for b in range(B)])
+    W0 = np.stack([init_weights(cfg.width, d, cfg.init_scale, np.random.default_rng(100 + b))
+                   for b in range(B)])
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (B, 1))
     res = train_networks(X, y, W0, a0, cfg, record_steps=record)
     assert len(set(res.steps.tolist())) > 2, res.steps  # networks stop at different steps
@@ -194,7 +195,8 @@ def test_boundaries_solve_their_conditions():
 
 
 def test_bad_input_is_one_line():
-    for kwargs, msg in [(dict(activation="tanh"), "activation"), (dict(x_axis="ratio", y_axis="ratio"), "differ"),
+    for kwargs, msg in [(dict(activation="tanh"), "activation"),
+                        (dict(x_axis="ratio", y_axis="ratio"), "differ"),
                         (dict(noise_rate=0.6), "noise_rate"), (dict(patches=3), "patches")]:
         with pytest.raises(ValueError, match=msg) as exc:
             TwoLayerConfig(**kwargs)

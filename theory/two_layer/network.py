@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from benign.theory.validate import check_in
 
-__all__ = ["activation", "outer_weights", "init_weights", "preactivations", "outputs", "gradients"]
+__all__ = ["activation", "outer_weights", "init_weights", "preactivations", "outputs"]
 
 
 def activation(z: np.ndarray, name: str, *, leaky_slope: float = 0.1, power: float = 2.0):
@@ -51,12 +51,3 @@ def preactivations(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def outputs(s: np.ndarray, a: np.ndarray) -> np.ndarray:
     """(B, n) f = Σ_j a_j Σ_p σ_ijp from activations s (B, n, P, m) and outer weights a (B, m)."""
     return np.einsum("bnm,bm->bn", s.sum(axis=2), a)
-
-
-def gradients(X: np.ndarray, ds: np.ndarray, s: np.ndarray, a: np.ndarray, g: np.ndarray):
-    """(∂L/∂W (B, m, d), ∂L/∂a (B, m)) for ∂L/∂f_i = g (B, n), by the chain rule through §2's f."""
-    B, n, P, d = X.shape
-    D = ds * (g[:, :, None, None] * a[:, None, None, :])
-    dW = np.matmul(D.reshape(B, n * P, -1).transpose(0, 2, 1), X.reshape(B, n * P, d))
-    da = np.einsum("bnm,bn->bm", s.sum(axis=2), g)
-    return dW, da

@@ -3,7 +3,8 @@
 Each (x, y, seed) draws one mixture and one initialisation; where y is not ``noise_rate`` the
 network is trained twice on the same inputs and initial weights, on the noisy labels (η =
 ``config.noise_rate``) and on the clean ones (η = 0): E(0) of the bridge's δ rule is then a paired
-run. All runs of one (n, d) are stacked and trained together by :func:`train_networks`.
+run. All runs of one n (any d) are stacked and trained together in dual form by
+:func:`~benign.theory.two_layer.train.train_dual` (docs/two_layer.md §3.1).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from benign.theory.two_layer.config import TwoLayerConfig
 from benign.theory.two_layer.data import make_mixture
 from benign.theory.two_layer.network import init_weights, outer_weights
-from benign.theory.two_layer.train import predict, train_networks
+from benign.theory.two_layer.train import gram_and_init, predict, primal_weights, train_dual
 from benign.theory.validate import check_array_range, check_nonnegative_int
 
 __all__ = ["cell_params", "simulate_two_layer"]
@@ -70,15 +71,17 @@ def _runs(xs, ys, seeds, cfg: TwoLayerConfig):
 
 
 def _train_group(runs, cfg: TwoLayerConfig) -> list[dict]:
-    X = np.stack([r["mix"].X for r in runs])
+    """Train runs of equal n together in dual form (their d may differ) and tabulate them."""
+    pairs = [gram_and_init(r["mix"].X, r["W0"]) for r in runs]
+    K, P0 = np.stack([k for k, _ in pairs]), np.stack([p for _, p in pairs])
     y = np.stack([r["labels"] for r in runs])
-    W0 = np.stack([r["W0"] for r in runs])
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (len(runs), 1))
-    res = train_networks(X, y, W0, a0, cfg)
+    res = train_dual(K, P0, y, a0, cfg)
     rows = []
     for b, r in enumerate(runs):
         mix, p = r["mix"], r["params"]
-        pred = predict(mix.X_test[None], res.W[b : b + 1], res.a[b : b + 1], cfg)[0]
+        W = primal_weights(mix.X, r["W0"], res.C[b])
+        pred = predict(mix.X_test[None], W[None], res.a[b : b + 1], cfg)[0]
         row = {"noise_rate": r["noise_rate"], "seed": r["seed"], "n_samples": p["n_samples"],
                "n_features": p["n_features"], "ratio": p["n_features"] / p["n_samples"], "snr": p["snr"],
                "test_error": float(np.mean(pred != mix.y_test)),
@@ -118,10 +121,10 @@ def simulate_two_layer(xs, ys, seeds, config: TwoLayerConfig | None = None, prog
         raise ValueError("seeds must hold at least one seed")
     groups: dict[tuple, list] = defaultdict(list)
     for r in _runs(xs, ys, seeds, cfg):
-        groups[(r["params"]["n_samples"], r["params"]["n_features"])].append(r)
+        groups[r["params"]["n_samples"]].append(r)  # the dual problem's shape depends on n only
     rows = []
     items = list(groups.items())
-    for (n, d), runs in progress(items) if progress else items:
-        log.debug("training %d networks with n=%d, d=%d", len(runs), n, d)
+    for n, runs in progress(items) if progress else items:
+        log.debug("training %d networks with n=%d", len(runs), n)
         rows.extend(_train_group(runs, cfg))
     return pd.DataFrame(rows)
