@@ -20,7 +20,7 @@ from benign.theory.two_layer.network import init_weights, outer_weights
 from benign.theory.two_layer.train import gram_and_init, predict, primal_weights, train_dual
 from benign.theory.validate import check_array_range, check_nonnegative_int
 
-__all__ = ["cell_params", "simulate_two_layer"]
+__all__ = ["cell_params", "grid_runs", "simulate_two_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ def cell_params(x: float, y: float, cfg: TwoLayerConfig) -> dict:
                 signal=signal, noise_std=noise_std)
 
 
-def _runs(xs, ys, seeds, cfg: TwoLayerConfig):
-    """One entry per training run: (cell, seed, data, W0, labels, η)."""
+def grid_runs(xs, ys, seeds, cfg: TwoLayerConfig):
+    """Yield one dict per training run: x, y, seed, params (:func:`cell_params`), mix (the
+    :class:`Mixture`), W0 (m, d), labels (n,) and noise_rate (0 for a clean companion)."""
     clean_too = cfg.y_axis != "noise_rate"
     for ix, x in enumerate(xs):
         for iy, y in enumerate(ys):
@@ -120,7 +121,7 @@ def simulate_two_layer(xs, ys, seeds, config: TwoLayerConfig | None = None, prog
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     groups: dict[tuple, list] = defaultdict(list)
-    for r in _runs(xs, ys, seeds, cfg):
+    for r in grid_runs(xs, ys, seeds, cfg):
         groups[r["params"]["n_samples"]].append(r)  # the dual problem's shape depends on n only
     rows = []
     items = list(groups.items())
