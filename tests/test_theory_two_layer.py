@@ -183,6 +183,16 @@ def test_noise_rate_axis_shares_inputs_across_rates():
     assert sim.set_index("noise_rate").loc[0.2, "n_flipped"] == 4
 
 
+def test_model_on_other_axes_sets_the_signal_from_snr():
+    from benign.theory.phase_models.two_layer import two_layer_model
+
+    model = two_layer_model("snr", "ratio")
+    sim = model.simulate([0.5], [2.0], [0], TwoLayerConfig(n_samples=20, n_test=50, max_steps=3000))
+    assert (model.x, model.y) == ("snr", "ratio") and len(sim) == 2
+    np.testing.assert_allclose(sim["snr"], 0.5)  # γ = snr²/(1 + snr²) gives back SNR = √(γ/(1 − γ))
+    assert (sim["n_features"] == 40).all()
+
+
 def test_boundaries_solve_their_conditions():
     cfg = TwoLayerConfig(kou_c=100.0, karhadkar_c=1.0, karhadkar_eps=0.05)
     b = predicted_boundaries(cfg, np.arange(1, 11), np.arange(50, 151, 10))

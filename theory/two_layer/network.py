@@ -23,8 +23,9 @@ def activation(z: np.ndarray, name: str, *, leaky_slope: float = 0.1, power: flo
     if name == "linear":
         return z, np.ones_like(z)
     pos = z > 0
-    if name == "leaky_relu":
-        return np.where(pos, z, leaky_slope * z), np.where(pos, 1.0, leaky_slope)
+    if name == "leaky_relu":  # σ = σ'·z: one select and one product
+        ds = np.where(pos, 1.0, leaky_slope)
+        return ds * z, ds
     if name == "relu":
         return np.where(pos, z, 0.0), pos.astype(z.dtype)
     zp = np.where(pos, z, 0.0)
