@@ -189,8 +189,13 @@ def test_model_on_other_axes_sets_the_signal_from_snr():
     model = two_layer_model("snr", "ratio")
     sim = model.simulate([0.5], [2.0], [0], TwoLayerConfig(n_samples=20, n_test=50, max_steps=3000))
     assert (model.x, model.y) == ("snr", "ratio") and len(sim) == 2
-    np.testing.assert_allclose(sim["snr"], 0.5)  # γ = snr²/(1 + snr²) gives back SNR = √(γ/(1 − γ))
     assert (sim["n_features"] == 40).all()
+    from benign.theory.two_layer import cell_params
+
+    p = cell_params(0.5, 2.0, TwoLayerConfig(x_axis="snr", y_axis="ratio", n_samples=20))
+    # γ = snr²/(1 + snr²) = 0.2: signal √γ, σ_p = √((1 − γ)/d), and back SNR = √(γ/(1 − γ)) = 0.5
+    assert p["signal"] == pytest.approx(np.sqrt(0.2)) and p["noise_std"] == pytest.approx(np.sqrt(0.8 / 40))
+    assert p["snr"] == pytest.approx(0.5)
 
 
 def test_boundaries_solve_their_conditions():
