@@ -17,15 +17,19 @@ __all__ = ["activation", "outer_weights", "init_weights", "preactivations", "out
 def activation(z: np.ndarray, name: str, *, leaky_slope: float = 0.1, power: float = 2.0):
     """(σ(z), σ'(z)) for leaky-ReLU(α), ReLU, ReLU^q (max(z, 0)^q) or the identity.
 
-    The derivative at z = 0 is taken from the left (α, 0, 0), as torch's leaky-ReLU backward does.
+    The derivative at z = 0 is taken from the left (α, 0, 0), as torch's leaky-ReLU backward does
+    (the leaky-ReLU slope 1 is formed as (1 − α) + α: exactly 1 for α = 0.1, else within one
+    rounding).
     """
     check_in("activation", name, ("leaky_relu", "relu", "relu_power", "linear"))
     if name == "linear":
         return z, np.ones_like(z)
     pos = z > 0
-    if name == "leaky_relu":  # σ = σ'·z: one select and one product
-        ds = np.where(pos, 1.0, leaky_slope)
-        return ds * z, ds
+    if name == "leaky_relu":  # np.where with scalars is ~6x slower than these ufuncs
+        ds = pos.astype(z.dtype)
+        ds *= 1.0 - leaky_slope
+        ds += leaky_slope
+        return z * ds, ds
     if name == "relu":
         return np.where(pos, z, 0.0), pos.astype(z.dtype)
     zp = np.where(pos, z, 0.0)
@@ -51,4 +55,5 @@ def preactivations(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 def outputs(s: np.ndarray, a: np.ndarray) -> np.ndarray:
     """(B, n) f = Σ_j a_j Σ_p σ_ijp from activations s (B, n, P, m) and outer weights a (B, m)."""
-    return np.einsum("bnm,bm->bn", s.sum(axis=2), a)
+    per_unit = s[:, :, 0] if s.shape[2] == 1 else s.sum(axis=2)
+    return np.matmul(per_unit, a[:, :, None])[..., 0]
