@@ -26,6 +26,8 @@ CASES = {
     "phase_models": (["bench_phase_models.py", "--sim-grid", "2x2", "--ridges", "2", "--seeds", "1",
                       "--n", "30", "--grid", "4x3"], r"speed-up vectorised vs per-cell loop: [\d.]+x"),
     "store": (["bench_store.py", "50"], r"ratio plain/durable:\s+[\d.]+x"),
+    "two_layer": (["bench_two_layer.py", "--ns", "20", "--ratios", "1,2", "--seeds", "1", "--n-test", "50"],
+                  r"speed-up vectorised vs torch loop :\s+[\d.]+x"),
     "empirical_data": (["bench_empirical_data.py", "--images", "20", "--repeats", "1"],
                        r"other/ours\s+[\d.]+"),
     "train": (["bench_train.py", "--dataset", "synthetic", "--widths", "1", "--n", "64", "--batch-size", "32",
