@@ -31,7 +31,7 @@ from benign.theory.phase_models._common import (
 )
 from benign.theory.random_features import rf_eigen_predict
 from benign.theory.sweep import n_features_for
-from benign.theory.sweep_point import _columns
+from benign.theory.sweep_point import feature_draws
 from benign.theory.validate import check_in, check_nonnegative, check_positive_int
 
 __all__ = ["RFConfig", "rf_spectrum", "rf_closed_form", "rf_simulate", "rf_simulate_per_cell", "rf_features"]
@@ -118,7 +118,7 @@ def _data(cfg: RFConfig, seed: int):
 
 def rf_features(X: np.ndarray, dim: int, n_features: int, seed: int) -> np.ndarray:
     """φ(X) = relu(X Wᵀ)/√k, shape (n, k); W's first k rows do not depend on k (nested draws)."""
-    W = _columns(dim, n_features, seed).T
+    W = feature_draws(dim, n_features, seed).T
     return np.maximum(X @ W.T, 0.0) / np.sqrt(n_features)
 
 
