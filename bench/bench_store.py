@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pandas  # noqa: F401  (imported before timing: load_results would otherwise time the import)
-from benign.bridge.store import ResultsStore, load_results
+from benign.bridge.runs.store import ResultsStore, load_results
 
 
 def record(i: int) -> dict:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from _sweep_fake import strip_provenance, write_experiment
 from benign.bridge.cli import main as cli_main
-from benign.bridge.config import load_experiment
-from benign.bridge.store import ResultsStore, load_epochs, load_experiment_tables, load_results
-from benign.bridge.sweep import run_experiment
+from benign.bridge.experiment import load_experiment
+from benign.bridge.runs.store import ResultsStore, load_epochs, load_experiment_tables, load_results
+from benign.bridge.runs.sweep import run_experiment
 
 TESTS = Path(__file__).resolve().parent
 
@@ -92,7 +92,7 @@ def test_local_pool_matches_in_process_run(tmp_path):
 
 
 def test_local_workers_are_pinned_one_gpu_each(tmp_path):
-    from benign.bridge.executors import LocalExecutor
+    from benign.bridge.runs.executors import LocalExecutor
 
     exp = load_experiment(write_experiment(tmp_path, xs=(1, 2), sleep=0.05), results=tmp_path / "r")
     run_experiment(exp, LocalExecutor(workers=2, gpus=["3", "5"]), progress=False)

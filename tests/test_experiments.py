@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 import pytest
-from benign.bridge.config import load_experiment
+from benign.bridge.experiment import load_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 PRESETS = sorted(EXPERIMENTS.glob("*.toml"))
@@ -50,8 +50,8 @@ def test_wen_control_compares_datasets_at_equal_ratio():
 
 
 def test_presets_run_at_smoke_scale(tmp_path):
-    from benign.bridge.store import load_results
-    from benign.bridge.sweep import run_experiment
+    from benign.bridge.runs.store import load_results
+    from benign.bridge.runs.sweep import run_experiment
 
     for path in PRESETS:
         exp = load_experiment(path, scale="smoke", results=tmp_path / path.stem)
@@ -62,7 +62,7 @@ def test_presets_run_at_smoke_scale(tmp_path):
 
 
 def test_theory_preset_report(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("benign.bridge.phase_plot")
+    pytest.importorskip("benign.bridge.figures.phase_plot")
     from benign.bridge.cli import main
 
     toml = EXPERIMENTS / "theory-phase.toml"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from benign.bridge.cli import main
-from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
+from benign.bridge.figures.phase_plot import contour_segments, plot_phase_diagram
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim as ps
 from matplotlib.collections import PathCollection, QuadMesh
@@ -52,7 +52,7 @@ def test_numeric_phase_diagram_artists():
 
 
 def test_regime_map_uses_regime_colours_and_rejects_bad_input():
-    from benign.bridge.figures import REGIME_COLORS
+    from benign.bridge.figures.style import REGIME_COLORS
     grid = _grid()
     fig = plot_phase_diagram(grid, "regime")
     ax = fig.axes[0]

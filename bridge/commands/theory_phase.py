@@ -10,7 +10,7 @@ the noisy Gaussian mixture of theory.md §1.3.
   boundary of the same SNR drawn over it.
 
 ``--value interpolation_cost`` colours by hard-margin − early-stopped clean test error,
-``--value regime`` by the regime under the project's one rule (:mod:`benign.bridge.regimes`:
+``--value regime`` by the regime under the project's one rule (:mod:`benign.bridge.analysis.regimes`:
 δ = (E(η) − E(0))/η against ``benign_delta``/``catastrophic_delta``, so this map and the
 measured-run overlays agree; not interpolating = not separable); the ``--tolerance`` contour of
 the interpolation cost is drawn over either map. The separability threshold ψ*(r, η) is the
@@ -113,8 +113,8 @@ def _one_thread():
 
 
 def run(args) -> int:
-    from benign.bridge.figures import save_figure
-    from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
+    from benign.bridge.figures.style import save_figure
+    from benign.bridge.figures.phase_plot import contour_segments, plot_phase_diagram
     from benign.theory import mm_asymptotics as mm
     from benign.theory import phase_sim
 
@@ -162,7 +162,7 @@ def run(args) -> int:
     stem = args.stem or f"phase_{args.model}_{'sim' if args.simulate else 'closed'}_{args.value}"
     out = Path(args.out)
     paths = save_figure(fig, out / stem, grid.assign(model=args.model))
-    from benign.bridge.atomic import atomic_write_text
+    from benign.bridge.runs.atomic import atomic_write_text
     atomic_write_text(out / f"{stem}_boundary.csv", boundary.to_csv(index=False))
     log.info("phase diagram (%d cells) in %.2f s", len(grid), elapsed)
     for kind, path in paths.items():
@@ -172,8 +172,8 @@ def run(args) -> int:
 
 def _predicted_regime(grid: pd.DataFrame, snr: float) -> np.ndarray:
     """Closed-form regime by the shared rule: Δ = err_MM(η) − err_MM(0) at the same ψ."""
-    from benign.bridge.align import mm_prediction
-    from benign.bridge.regimes import classify_predicted
+    from benign.bridge.analysis.align import mm_prediction
+    from benign.bridge.analysis.regimes import classify_predicted
 
     pred = mm_prediction(grid["ratio"].to_numpy(float), grid["noise_rate"].to_numpy(float), snr)
     return classify_predicted(pred["noise_rate"], pred["noise_excess"], pred["separable"],
@@ -182,7 +182,7 @@ def _predicted_regime(grid: pd.DataFrame, snr: float) -> np.ndarray:
 
 def _simulated_regime(grid: pd.DataFrame) -> np.ndarray:
     """Simulated regime by the shared rule; E(0) is the η = 0 hard-margin error at the same ψ."""
-    from benign.bridge.regimes import regime_from_metrics
+    from benign.bridge.analysis.regimes import regime_from_metrics
 
     ref = grid[grid["noise_rate"] == 0].set_index("ratio")["test_error_mm"]
     if ref.empty:

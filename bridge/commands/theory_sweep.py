@@ -67,7 +67,7 @@ def add_parser(actions) -> None:
 
 
 def _load_toml(path: Path) -> dict:
-    from benign.bridge.config import read_toml
+    from benign.bridge.experiment import read_toml
 
     doc = read_toml(path, "--config")
     flat, params = {}, {}
@@ -192,7 +192,7 @@ def _names(field: str, value) -> list[str]:
 
 def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = "test_error"):
     """Two panels: test error vs ratio per noise rate; predicted ψ_c(η) with bootstrap CIs."""
-    from benign.bridge.figures import OKABE_ITO, new_figure
+    from benign.bridge.figures.style import OKABE_ITO, new_figure
 
     fig, (ax, bx) = new_figure(1, 2, figsize=(7.0, 2.8))
     for i, (eta, g) in enumerate(summary.groupby("noise_rate")):
@@ -231,8 +231,8 @@ def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = 
 
 
 def run(args) -> int:
-    from benign.bridge.atomic import atomic_write_text
-    from benign.bridge.figures import save_figure
+    from benign.bridge.runs.atomic import atomic_write_text
+    from benign.bridge.figures.style import save_figure
     from benign.theory.phase_change import find_phase_change
     from benign.theory.sweep import sweep
 

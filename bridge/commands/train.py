@@ -66,7 +66,7 @@ def build_config(args):
 
     values: dict = {}
     if getattr(args, "config", None):
-        from benign.bridge.config import read_toml
+        from benign.bridge.experiment import read_toml
 
         path = Path(args.config)
         data = read_toml(path, "--config")

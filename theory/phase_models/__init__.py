@@ -127,4 +127,6 @@ def _load_builtins() -> None:
 
 
 # One line per built-in model module under theory/phase_models/.
-_BUILTIN_MODULES: tuple[str, ...] = ()
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "max_margin",
+)

@@ -42,7 +42,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-REGIMES = ("benign", "tempered", "catastrophic", "not interpolating")
+from benign.theory.taxonomy import REGIMES as INTERPOLATING_REGIMES
+
+# theory's three regimes of an interpolator, plus the label of runs the taxonomy does not apply to
+REGIMES = (*INTERPOLATING_REGIMES, "not interpolating")
 SOURCES = ("simulated", "predicted", "measured")
 # Numeric code per regime, for phase-diagram colour maps (ordered from good to bad).
 REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3}
@@ -112,6 +115,15 @@ def parse_thresholds(items) -> RegimeThresholds:
     return RegimeThresholds(**values)
 
 
+def noise_delta(excess, noise_rate) -> np.ndarray:
+    """delta = Delta / eta, the normalised noise excess (docs/bridge.md §6); 0 at eta = 0, where the
+    excess of one draw over the clean mean is not due to noise. Arrays broadcast."""
+    eta = np.asarray(noise_rate, float)
+    excess = np.asarray(excess, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
+
+
 def regime_from_metrics(
     interpolates,
     delta=None,
@@ -176,8 +188,7 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
         out.index = df.index
     # at η = 0, error − e0 is one seed's deviation from the seed mean, not an excess due to noise
     out["noise_excess"] = np.where(eta.to_numpy() > 0, out[error] - out["e0"], out[error] * 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["delta"] = np.where(eta.to_numpy() > 0, out["noise_excess"] / eta.to_numpy(), 0.0)
+    out["delta"] = noise_delta(out["noise_excess"].to_numpy(float), eta.to_numpy())
     return out
 
 
@@ -268,8 +279,7 @@ def classify_predicted(noise_rate, excess, separable=True, thresholds: RegimeThr
     err = excess if test_error is None else test_error
     eta, excess, sep, err = np.broadcast_arrays(np.asarray(noise_rate, float), np.asarray(excess, float),
                                                 np.asarray(separable, bool), np.asarray(err, float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
+    delta = noise_delta(excess, eta)
     flat = regime_from_metrics(sep.ravel(), delta.ravel(), None, err.ravel(), n_classes, thresholds)
     return flat.reshape(eta.shape)
 
