@@ -26,8 +26,8 @@ _RANGE_KINDS = ("geom", "lin")
 def check_name(name: Any, what: str) -> str:
     """``name`` if it is a safe file/folder name, else a one-line ``ValueError`` naming ``what``."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(f"{what} {name!r} must be letters, digits, '.', '_' or '-' (it names a file or "
-                         "folder), e.g. phase_max-margin")
+        raise ValueError(f"{what} {name!r} must be letters, digits, '.', '_' or '-' (it names a folder "
+                         "or file), e.g. phase_max-margin")
     return name
 
 
@@ -128,3 +128,14 @@ def parse_scalar(text: str) -> Any:
     except (ValueError, SyntaxError):
         return raw
     return list(value) if isinstance(value, tuple) else value
+
+
+def split_assignments(items, flag: str) -> dict[str, Any]:
+    """``["snr=inf", "n_samples=100"]`` -> ``{"snr": inf, "n_samples": 100}`` (values: :func:`parse_scalar`)."""
+    out = {}
+    for item in items:
+        name, sep, raw = str(item).partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{flag} {item!r}: expected FIELD=VALUE, e.g. {flag} snr=3")
+        out[name.strip()] = parse_scalar(raw)
+    return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benign.bridge.runs.atomic import atomic_write_json
-from benign.bridge.runs.execute import register_kind
+from benign.bridge.kinds import register_kind
 
 KIND = "fake"
 

@@ -78,7 +78,7 @@ def test_dataset_fallback_order(monkeypatch, present, expected):
 
 def test_demo_checks_executor_first_and_names_failed_runs(tmp_path, monkeypatch, capsys):
     pytest.importorskip("benign.bridge.figures.phase_plot")
-    from benign.bridge import runners
+    from benign.bridge import kinds as runners
     from benign.bridge.cli import main
 
     out = tmp_path / "demo"

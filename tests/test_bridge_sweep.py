@@ -123,7 +123,8 @@ def test_dry_run_prints_the_plan(tmp_path, capsys):
 def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
     # device None (auto) picked CUDA but the record said "cpu": the runner now reports what it used
     torch = pytest.importorskip("torch")
-    from benign.bridge import runners
+    from benign.bridge.kinds.train import run_train
+    from benign.bridge.runs import execute as runners
     from benign.empirical import train
     from benign.empirical.train import TrainConfig
 
@@ -137,13 +138,13 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Fake GPU")
     task = runners.RunTask(key="k", kind="train", experiment="e", config=TrainConfig(device=None),
-                           runner=runners.run_train, results=str(tmp_path))
+                           runner=run_train, results=str(tmp_path))
     assert runners.execute(task).status == "done"
     record = ResultsStore(tmp_path).latest()["k"]
     assert seen["device"] == "cuda" and record["prov_device"] == "cuda (Fake GPU)"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     runners.execute(runners.RunTask(key="c", kind="train", experiment="e", config=TrainConfig(device=None),
-                                    runner=runners.run_train, results=str(tmp_path)))
+                                    runner=run_train, results=str(tmp_path)))
     assert seen["device"] == "cpu" and ResultsStore(tmp_path).latest()["c"]["prov_device"] == "cpu"
 
 

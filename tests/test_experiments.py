@@ -89,7 +89,7 @@ def test_theory_preset_report(tmp_path, capsys, monkeypatch):
     assert main(["run", str(toml), *res2, "--set", "base.task=regression", "--executor", "debug"]) == 2
     assert "estimator 'max_margin' needs a classification task" in capsys.readouterr().err
     # every run failed (here: the simulator raises): the report says so instead of "run it first"
-    sweep = importlib.import_module("benign.theory.sweep")  # the module, not the function of that name
+    sweep = importlib.import_module("benign.bridge.kinds.theory")  # where the theory kind calls run_point
 
     def fail(*args, **kwargs):
         raise RuntimeError("simulated failure")
