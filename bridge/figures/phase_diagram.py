@@ -19,10 +19,11 @@ import pandas as pd
 from benign.bridge.analysis.phase_diagram import VALUES, PhaseGrid, phase_grid
 from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
 from benign.bridge.figures.phase_plot import contour_segments, plot_phase_diagram
-from benign.bridge.figures.style import OKABE_ITO, save_figure
+from benign.bridge.figures.style import save_figure
 from benign.bridge.runs.atomic import atomic_write_text
 
 _STYLES = ("-", "--", ":", "-.")
+_CURVE_COLORS = ("black", "#D55E00", "#CC79A7", "#0072B2")  # visible on cividis
 
 
 def _plot_frame(grid: PhaseGrid) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def draw_phase_diagram(grid: PhaseGrid, value: str = "regime",
     for i, b in enumerate(drawn):
         if b.empty:
             continue
-        color = "black" if value == "regime" else OKABE_ITO[(i + 5) % len(OKABE_ITO)]
+        color = "black" if value == "regime" else _CURVE_COLORS[i % len(_CURVE_COLORS)]
         parts = b.groupby("segment") if "segment" in b and b["segment"].notna().any() else [(0, b)]
         for k, (_, seg) in enumerate(parts):
             seg = seg if "segment" in b else seg.sort_values("y")
