@@ -87,7 +87,7 @@ seed = [0, 1, 2]
 
 
 THEORY_CAPTION = (
-    "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR (theory.md §1.3): "
+    "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR (docs/theory.md §1.3): "
     "colour = predicted δ = floor/η; black = benign boundary δ = {benign:g}; dashed = δ = {cat:g}; "
     "blank = not separable. "
     "The phase change of Wen et al.: fitting the noise is benign only with enough overparameterisation ψ."

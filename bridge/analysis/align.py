@@ -3,7 +3,7 @@
 The theory's phase diagrams use ψ = p/N with the interpolation threshold at ψ = 1 (min-norm least
 squares; the max-margin GMM separates even earlier). Networks do not interpolate at p/N = 1:
 Nakkiran's ResNet18-k on CIFAR-10 with 15 % noise first reaches ≤ 1 % train error at p/N ≈ 12
-(empirical.md §3.3), and theory.md §1.4 warns *not* to map raw parameter counts to ψ (ResNet50 on
+(docs/empirical.md §3.3), and docs/theory.md §1.4 warns *not* to map raw parameter counts to ψ (ResNet50 on
 ImageNet at p/N ≈ 20 would sit deep in the predicted benign region, contradicting Wen et al.). So
 every run carries both coordinates and every overlay says which one it uses:
 

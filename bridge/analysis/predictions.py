@@ -22,7 +22,7 @@ Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def mm_prediction(psi, eta, snr: float = np.inf) -> pd.DataFrame:
     """Max-margin GMM closed form at (ψ, η): clean error, noise excess Δ = E(η) − E(0), separability.
 
-    theory.md §1.3 via :func:`benign.theory.mm_asymptotics.mm_fixed_point`; at ``snr = inf`` E(0) = 0
+    docs/theory.md §1.3 via :func:`benign.theory.mm_asymptotics.mm_fixed_point`; at ``snr = inf`` E(0) = 0
     and E(η) is the noise floor. Returns a DataFrame ``ratio, noise_rate, snr, test_error, e0,
     noise_excess, separable`` (one row per broadcast point).
     """
@@ -38,7 +38,7 @@ def mm_prediction(psi, eta, snr: float = np.inf) -> pd.DataFrame:
 
 
 def mm_predictor(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS, snr: float = np.inf) -> Predictor:
-    """Regime predicted by the max-margin GMM closed form (theory.md §1.3) at (ψ, η).
+    """Regime predicted by the max-margin GMM closed form (docs/theory.md §1.3) at (ψ, η).
 
     Δ = err_MM(ψ, r, η) − err_MM(ψ, r, 0) (at r = ∞ the noise floor) classified by
     :func:`benign.bridge.analysis.regimes.classify_predicted` (δ = Δ/η), "not interpolating" where the

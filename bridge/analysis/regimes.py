@@ -15,7 +15,7 @@ one of :data:`REGIMES`:
 The taxonomy is Mallinar, Simon, Abedsoltan, Pandit, Belkin, Nakkiran (NeurIPS 2022,
 arXiv 2207.06569): as n → ∞ the interpolator's risk tends to Bayes (benign), to a finite constant
 above Bayes (tempered) or to trivial/unbounded (catastrophic). For finite experiments we use the
-operational rules of the research notes (empirical.md §8.2), after Wen, Teng, Zhang (ICLR 2023),
+operational rules of the research notes (docs/empirical.md §8.2), after Wen, Teng, Zhang (ICLR 2023),
 whose empirical test is "does continued fitting hurt?":
 
 * interpolation: final train error against the *training* (noisy) labels ≤ ``interp_train_error``;
@@ -29,7 +29,7 @@ Rules (in this order): not interpolating → ``"not interpolating"``; ``δ > cat
 training trajectory) or a missing ``δ`` (no η = 0 reference, or η = 0 itself, where δ := 0) is
 skipped, never guessed.
 
-For the max-margin Gaussian-mixture closed form (theory.md §1.3) the same δ rule gives the
+For the max-margin Gaussian-mixture closed form (docs/theory.md §1.3) the same δ rule gives the
 predicted regime: there E(0) → 0 as the SNR grows, so ``δ = floor(ψ, η) / η`` and the benign
 boundary ``δ = benign_delta`` is the contour ``floor = benign_delta · η`` of the phase diagram.
 """
@@ -66,7 +66,7 @@ class RegimeThresholds:
     Attributes
     ----------
     interp_train_error : a run interpolates when its final train error (vs. its training labels) is at
-        most this (1 %, empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for "fits the noise").
+        most this (1 %, docs/empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for "fits the noise").
     benign_gap : largest overfitting gap ``G = E_final − E_best`` still called benign (1 point,
         Wen et al.'s "test error does not deteriorate while fitting continues").
     benign_delta : largest normalised noise excess ``δ = Δ/η`` still called benign (0.1: the noise
@@ -268,7 +268,7 @@ def classify_predicted(noise_rate, excess, separable=True, thresholds: RegimeThr
                        n_classes: int = 2, test_error=None) -> np.ndarray:
     """Predicted regime of a closed form, from its noise excess Δ = E(η) − E(0).
 
-    For the max-margin GMM (theory.md §1.3) at infinite SNR, E(0) = 0 and Δ is the noise floor
+    For the max-margin GMM (docs/theory.md §1.3) at infinite SNR, E(0) = 0 and Δ is the noise floor
     ``lim_{r→∞} err_MM(ψ, η)``, so ``δ = floor / η``; ``separable`` (ψ > ψ*(η)) plays the role of
     "interpolates". Arrays broadcast; ``test_error`` (default: Δ) is used for the near-chance check.
 

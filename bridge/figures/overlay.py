@@ -1,6 +1,6 @@
 """The predicted (ψ, η) phase diagram, with measured or simulated runs on top.
 
-The background is the max-margin Gaussian-mixture closed form (theory.md §1.3) through
+The background is the max-margin Gaussian-mixture closed form (docs/theory.md §1.3) through
 :func:`benign.bridge.analysis.predictions.mm_prediction`: colour = predicted normalised noise excess
 δ = Δ/η (log scale), solid contour = the benign boundary δ = ``benign_delta`` and dotted contour =
 the catastrophic one δ = ``catastrophic_delta`` (the rules of :mod:`benign.bridge.analysis.regimes`, so the

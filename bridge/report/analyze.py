@@ -136,10 +136,10 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
 
     _fig(saved, "phase_overlay_raw", overlay.plot_overlay(annotated, "ratio", thresholds),
          out / "phase_overlay_raw", "Theory phase diagram with measured runs (raw p/N)",
-         "Max-margin GMM closed form (theory.md §1.3) at infinite SNR: colour = predicted δ = floor/η, "
+         "Max-margin GMM closed form (docs/theory.md §1.3) at infinite SNR: colour = predicted δ = floor/η, "
          f"contour = predicted benign boundary (δ = {thresholds.benign_delta:g}), markers = measured runs at "
          "their raw p/N coloured "
-         "by measured regime. Raw p/N is NOT the theory's ψ (theory.md §1.4).", figures)
+         "by measured regime. Raw p/N is NOT the theory's ψ (docs/theory.md §1.4).", figures)
     if annotated["ratio_normalized"].notna().any():
         fig_data = overlay.plot_overlay(annotated, "ratio_normalized", thresholds)
         _fig(saved, "phase_overlay_normalized", fig_data, out / "phase_overlay_normalized",
@@ -216,7 +216,7 @@ def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str
     pred = predictions.mm_prediction(*[a.ravel() for a in np.meshgrid(psi, etas, indexing="ij")], snr)
     _fig(saved, "sim_vs_theory", plots.plot_sim_vs_theory(sim, pred), out / "sim_vs_theory",
          "Simulation vs closed form", "Clean test error of the hard-margin SVM: simulation (markers) vs the "
-         "proportional-limit closed form (lines, theory.md §1.3).", figures)
+         "proportional-limit closed form (lines, docs/theory.md §1.3).", figures)
     _fig(saved, "agreement", plots.plot_agreement(table), out / "agreement", "Agreement summary",
          "Share of simulated runs whose regime equals the closed-form prediction at their (ψ, η).", figures)
     atomic_write_text(out / "runs.csv", annotated.to_csv(index=False))
