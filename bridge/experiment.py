@@ -19,7 +19,8 @@ An experiment file looks like::
     [slurm]                   # optional options for the slurm executor (see executors.make_executor)
     timeout_min = 120
 
-The dialect is described in docs/bridge.md §2. Values are type-checked against the run-config dataclass fields and coerced (an int written for a
+The dialect is described in docs/bridge.md §2. Values are type-checked against the run-config
+dataclass fields and coerced (an int written for a
 float field becomes a float), so ``noise_rate = 0`` and ``noise_rate = 0.0`` give the same run key.
 """
 

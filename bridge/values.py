@@ -131,7 +131,8 @@ def parse_scalar(text: str) -> Any:
 
 
 def split_assignments(items, flag: str) -> dict[str, Any]:
-    """``["snr=inf", "n_samples=100"]`` -> ``{"snr": inf, "n_samples": 100}`` (values: :func:`parse_scalar`)."""
+    """``["snr=inf", "n_samples=100"]`` -> ``{"snr": inf, "n_samples": 100}`` (values:
+    :func:`parse_scalar`)."""
     out = {}
     for item in items:
         name, sep, raw = str(item).partition("=")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from _bridge_fakes import fake_epochs, fake_runs, fake_sharpness
 from benign.bridge.analysis import align, predictions
-from benign.bridge.figures import plots
 from benign.bridge.analysis.regimes import classify_measured
+from benign.bridge.figures import plots
 from matplotlib.collections import PathCollection
 
 

@@ -10,7 +10,8 @@ from benign.bridge.experiment import load_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 PRESETS = sorted(EXPERIMENTS.glob("*.toml"))
-EXPECTED = {"wen-control", "nakkiran-modelwise", "nakkiran-epochwise", "theory-phase", "theory-phase-max-margin"}
+EXPECTED = {"wen-control", "nakkiran-modelwise", "nakkiran-epochwise", "theory-phase",
+            "theory-phase-max-margin"}
 
 
 def test_the_seed_paper_presets_exist():

@@ -114,4 +114,4 @@ def test_layers_point_one_way():
         if layer == "bridge":
             continue
         wrong = sorted(t for t in targets if t.split(".")[1] != layer)
-        assert not wrong, f"{module} ({layer}) imports {wrong}: theory and empirical import neither bridge nor each other"
+        assert not wrong, f"{module} ({layer}) imports {wrong}: a layer imports only itself"

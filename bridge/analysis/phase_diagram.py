@@ -15,8 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, noise_delta, regime_from_metrics
+from benign.bridge.analysis.regimes import (
+    DEFAULT_THRESHOLDS,
+    RegimeThresholds,
+    noise_delta,
+    regime_from_metrics,
+)
 from benign.bridge.coerce import coerce, field_types
 from benign.theory.phase_models import PhaseModel, get_model, summarize
 

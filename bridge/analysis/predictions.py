@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-
 from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_predicted
 from benign.theory import mm_asymptotics as mm
 

@@ -41,7 +41,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-
 from benign.theory.taxonomy import REGIMES as INTERPOLATING_REGIMES
 
 # theory's three regimes of an interpolator, plus the label of runs the taxonomy does not apply to
@@ -66,7 +65,8 @@ class RegimeThresholds:
     Attributes
     ----------
     interp_train_error : a run interpolates when its final train error (vs. its training labels) is at
-        most this (1 %, docs/empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for "fits the noise").
+        most this (1 %, docs/empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for
+        "fits the noise").
     benign_gap : largest overfitting gap ``G = E_final − E_best`` still called benign (1 point,
         Wen et al.'s "test error does not deteriorate while fitting continues").
     benign_delta : largest normalised noise excess ``δ = Δ/η`` still called benign (0.1: the noise

@@ -20,8 +20,8 @@ def main(args) -> int:
 
     from pathlib import Path
 
-    from benign.bridge.experiment import load_experiment
     from benign.bridge.analysis.regimes import parse_thresholds
+    from benign.bridge.experiment import load_experiment
     from benign.bridge.runs.store import load_experiment_tables, load_results
 
     thresholds = parse_thresholds(args.threshold)

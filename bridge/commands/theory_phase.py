@@ -32,7 +32,8 @@ def add_parser(actions) -> None:
     mode.add_argument("--closed-form", dest="simulate", action="store_false", default=None,
                       help="closed form (default where the model has one)")
     mode.add_argument("--simulate", dest="simulate", action="store_true", help="finite-n simulation")
-    p.add_argument("--x", "--ratios", dest="x", metavar="GRID", help="x values: '0.5,1,2', 'geom:A:B:N', 'lin:A:B:N'")
+    p.add_argument("--x", "--ratios", dest="x", metavar="GRID",
+                   help="x values: '0.5,1,2', 'geom:A:B:N', 'lin:A:B:N'")
     p.add_argument("--y", "--noise-rates", dest="y", metavar="GRID", help="y values, same grammar")
     p.add_argument("--seeds", default="3", help="--simulate seeds: a count ('3' = 0..2) or a list '0,4'")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
@@ -60,7 +61,8 @@ def run(args) -> int:
                       "--stem")
     paths = phase_figure(model, parse_values(args.x or DEFAULT_X[simulate], "--x"),
                          parse_values(args.y or DEFAULT_Y[simulate], "--y"), value=args.value,
-                         simulate=simulate, seeds=parse_seeds(args.seeds), config=model_config(model, overrides),
+                         simulate=simulate, seeds=parse_seeds(args.seeds),
+                         config=model_config(model, overrides),
                          thresholds=parse_thresholds(args.threshold), out=Path(args.out) / stem)
     for kind, path in paths.items():
         print(f"{kind}: {path}")

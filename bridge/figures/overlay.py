@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from benign.bridge.analysis.align import AXES
 from benign.bridge.analysis.predictions import mm_prediction
-from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_predicted, noise_delta
+from benign.bridge.analysis.regimes import (
+    DEFAULT_THRESHOLDS,
+    RegimeThresholds,
+    classify_predicted,
+    noise_delta,
+)
 from benign.bridge.figures.style import REGIME_COLORS
 from benign.theory.phase_change import crossing_ratio
 

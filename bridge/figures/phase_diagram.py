@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import pandas as pd
-
 from benign.bridge.analysis.phase_diagram import VALUES, PhaseGrid, phase_grid
 from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
 from benign.bridge.figures.phase_plot import contour_segments, plot_phase_diagram
@@ -86,7 +85,8 @@ def phase_figure(model: str, xs, ys, *, value: str = "regime", simulate: bool | 
     fig, boundary = draw_phase_diagram(grid, value, thresholds)
     out = Path(out)
     paths = save_figure(fig, out, grid.cells.assign(model=grid.model.name))
-    paths["boundary"] = atomic_write_text(out.parent / f"{out.name}_boundary.csv", boundary.to_csv(index=False))
+    paths["boundary"] = atomic_write_text(out.parent / f"{out.name}_boundary.csv",
+                                          boundary.to_csv(index=False))
     return paths
 
 

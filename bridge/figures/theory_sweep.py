@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-
 from benign.bridge.experiment import load_experiment
 from benign.bridge.figures.style import OKABE_ITO, new_figure, save_figure
 from benign.bridge.runs.atomic import atomic_write_text
@@ -30,7 +29,8 @@ def sweep_settings(path, scale=None, overrides=()) -> dict:
     """``n_samples, ratios, noise_rates, seeds, estimators, params`` of a ``theory`` experiment file."""
     exp = load_experiment(path, scale=scale, overrides=overrides)
     if exp.kind != "theory":
-        raise ValueError(f"{path}: theory sweep --config needs an experiment of kind 'theory', got {exp.kind!r}")
+        raise ValueError(f"{path}: theory sweep --config needs an experiment of kind 'theory', "
+                         f"got {exp.kind!r}")
     configs = [r.config for r in exp.runs]
     sizes = sorted({c.n_samples for c in configs})
     if len(sizes) != 1:
@@ -85,7 +85,8 @@ def plot(summary, phase, interpolator: str, baselines: list[str], metric: str = 
 
 
 
-def sweep_figure(n_samples: int, ratios, noise_rates, seeds, estimators, params=None, *, tolerance: float = 0.01,
+def sweep_figure(n_samples: int, ratios, noise_rates, seeds, estimators, params=None, *,
+                 tolerance: float = 0.01,
                  n_boot: int = 1000, interpolator: str = "max_margin", baseline=("best_ridge",),
                  out="figures/theory/sweep", progress: bool = True) -> dict:
     """Run the sweep and write ``<out>_data.csv``, ``<out>_phase.csv`` and ``<out>.{pdf,png,csv}``.

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from benign.bridge.analysis.phase_diagram import model_config
 from benign.bridge.kinds.base import Kind
 from benign.theory.phase_models import get_model
@@ -40,7 +39,8 @@ class PhaseRunConfig:
         d = dict(d)
         missing = [n for n in ("model", "x", "ys") if n not in d]
         if missing:
-            raise ValueError(f"phase run config is missing {', '.join(missing)}; set them in [base] or [grid]")
+            raise ValueError(f"phase run config is missing {', '.join(missing)}; "
+                             "set them in [base] or [grid]")
         model = get_model(d.pop("model"))
         core = {k: d.pop(k) for k in ("x", "ys", "seed") if k in d}
         params = {**dict(d.pop("params", ())), **d}

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 from benign.bridge.analysis import align, predictions
-from benign.bridge.figures import overlay, plots
-from benign.bridge.runs.atomic import atomic_write_text
 from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, REGIMES, RegimeThresholds, classify_measured
+from benign.bridge.figures import overlay, plots
 from benign.bridge.report.html import Report, ReportFigure, write_report
+from benign.bridge.runs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,8 @@ def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str
     if len(snrs) != 1:
         raise ValueError(f"theory report: one snr per experiment please, got {sorted(snrs)}")
     snr = float(snrs[0])
-    annotated = align.predict_at(classify_simulated(sim, thresholds), predictions.mm_predictor(thresholds, snr),
+    predictor = predictions.mm_predictor(thresholds, snr)
+    annotated = align.predict_at(classify_simulated(sim, thresholds), predictor,
                                  axes=("ratio",))
     table = align.agreement(annotated, axes=("ratio",))
     saved: dict[str, dict[str, Path]] = {}

@@ -13,7 +13,6 @@ import os
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from benign.bridge.experiment import semantic_dict

@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benign.bridge.runs.atomic import atomic_write_json
 from benign.bridge.experiment import Experiment
-from benign.bridge.runs.executors import make_executor
 from benign.bridge.kinds import get_kind
+from benign.bridge.runs.atomic import atomic_write_json
 from benign.bridge.runs.execute import Outcome, RunTask
+from benign.bridge.runs.executors import make_executor
 from benign.bridge.runs.store import ResultsStore, status_counts
 
 logger = logging.getLogger(__name__)

@@ -34,8 +34,8 @@ fraction (a cell interpolates when most of its draws do).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 

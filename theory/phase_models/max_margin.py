@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim
 from benign.theory.phase_models import PhaseModel, register
