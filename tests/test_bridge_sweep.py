@@ -126,7 +126,7 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
     from benign.bridge.kinds.train import run_train
     from benign.bridge.runs import execute as runners
     from benign.empirical import train
-    from benign.empirical.train import TrainConfig
+    from benign.empirical.train_config import TrainConfig
 
     seen = {}
 

@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
 
 def build_config(args):
     """TrainConfig from defaults < TOML file < flags; bad values raise a one-line ValueError."""
-    from benign.empirical.train import TrainConfig
+    from benign.empirical.train_config import TrainConfig
 
     values: dict = {}
     if getattr(args, "config", None):

@@ -60,10 +60,10 @@ class PhaseRunConfig:
 
 
 def run_phase(config: PhaseRunConfig, run_dir: Path, *, device: str | None = None) -> dict:
-    """Simulate the column; summary = the column's mean test error and interpolating share."""
+    """Simulate the column; summary = the column's mean test error (over y values) and interpolating share."""
     model = get_model(config.model)
     rows = model.simulate(np.array([config.x]), np.array(config.ys), [config.seed], config.model_config())
-    summary = {"n_cells": len(rows), "mean_test_error": float(rows["test_error"].mean()),
+    summary = {"n_cells": len(rows), "test_error": float(rows["test_error"].mean()),
                "interpolates_fraction": float(rows["interpolates"].mean())}
     return {"summary": summary, "cells": rows.to_dict("records")}
 

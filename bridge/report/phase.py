@@ -16,7 +16,7 @@ from benign.theory.phase_models import get_model, summarize
 
 log = logging.getLogger(__name__)
 
-_RUN_ONLY = ("key", "experiment", "kind", "status", "model", "x", "ys", "n_cells", "mean_test_error")
+_RUN_ONLY = ("key", "experiment", "kind", "status", "model", "x", "ys", "n_cells")
 
 
 def report_phase(exp, runs, out, *, notes=(), thresholds=None) -> Analysis:
