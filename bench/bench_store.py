@@ -8,13 +8,12 @@ run, their ratio (the price of never losing a finished run), and the time to rea
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas  # noqa: F401  (imported before timing: load_results would otherwise time the import)
-from benign.bridge.store import ResultsStore, load_results
+from benign.bridge.runs.store import ResultsStore, load_results
 
 
 def record(i: int) -> dict:
@@ -52,4 +51,11 @@ def main(n: int = 2000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Time durable part-file appends vs plain writes.")
+    parser.add_argument("n", nargs="?", type=int, default=2000, help="records to append (default 2000)")
+    args = parser.parse_args()
+    if args.n < 1:
+        parser.error("n must be >= 1")
+    main(args.n)

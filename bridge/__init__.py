@@ -1,16 +1,12 @@
 """benign.bridge: configs, resumable sweeps, the results store, regime classification, figures and the CLI."""
 
-from importlib.metadata import PackageNotFoundError, version
+from benign.bridge.experiment import load_experiment
+from benign.bridge.runs.provenance import package_version
+from benign.bridge.runs.store import load_epochs, load_results, load_sharpness
+from benign.bridge.runs.sweep import experiment_status, run_experiment
 
-try:
-    __version__ = version("benign")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
+__version__ = package_version()
 # The public API of the application layer (everything else is reached through its module).
-from benign.bridge.config import load_experiment  # noqa: E402
-from benign.bridge.store import load_epochs, load_results, load_sharpness  # noqa: E402
-from benign.bridge.sweep import experiment_status, run_experiment  # noqa: E402
 
 __all__ = [
     "__version__",

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benign.bridge.atomic import atomic_write_text
-from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
+from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
+from benign.bridge.runs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ seed = [0, 1, 2]
 
 
 THEORY_CAPTION = (
-    "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR (theory.md §1.3): "
+    "Max-margin classifier on a noisy Gaussian mixture, proportional limit at infinite SNR "
+    "(docs/theory.md §1.3): "
     "colour = predicted δ = floor/η; black = benign boundary δ = {benign:g}; dashed = δ = {cat:g}; "
     "blank = not separable. "
     "The phase change of Wen et al.: fitting the noise is benign only with enough overparameterisation ψ."
@@ -154,7 +155,7 @@ def _notes(dataset: str) -> list[str]:
 def demo_experiment(out_dir: str | os.PathLike, scale: str = "demo", dataset: str = "fashion-mnist",
                     device: str | None = None):
     """Write ``DEMO_TOML`` to ``out_dir/demo.toml`` and load it at ``scale`` on ``dataset``."""
-    from benign.bridge.config import load_experiment
+    from benign.bridge.experiment import load_experiment
 
     if scale not in SCALES:
         raise ValueError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
@@ -186,13 +187,13 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     -------
     :class:`DemoResult` with the report path and per-step wall times.
     """
-    from benign.bridge import overlay
-    from benign.bridge.analysis import analyze
-    from benign.bridge.executors import make_executor
-    from benign.bridge.plots import save
-    from benign.bridge.report import ReportFigure
-    from benign.bridge.store import load_experiment_tables
-    from benign.bridge.sweep import run_experiment
+    from benign.bridge.figures import overlay
+    from benign.bridge.figures.plots import save
+    from benign.bridge.report.analyze import analyze
+    from benign.bridge.report.html import ReportFigure
+    from benign.bridge.runs.executors import make_executor
+    from benign.bridge.runs.store import load_experiment_tables
+    from benign.bridge.runs.sweep import run_experiment
 
     out = Path(out_dir)
     timings: dict[str, float] = {}

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benign.bridge.atomic import atomic_write_json
-from benign.bridge.runners import register_kind
+from benign.bridge.kinds import register_kind
+from benign.bridge.runs.atomic import atomic_write_json
 
 KIND = "fake"
 

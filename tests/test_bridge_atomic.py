@@ -6,7 +6,7 @@ import os
 import stat
 
 import pytest
-from benign.bridge.atomic import atomic_write_bytes, atomic_write_json
+from benign.bridge.runs.atomic import atomic_write_bytes, atomic_write_json
 
 
 def test_replaces_whole_file_and_leaves_no_temp(tmp_path):
@@ -33,7 +33,7 @@ def test_mode_follows_umask_not_mkstemp(tmp_path):
     try:
         import importlib
 
-        import benign.bridge.atomic as atomic
+        import benign.bridge.runs.atomic as atomic
 
         importlib.reload(atomic)
         path = atomic.atomic_write_bytes(tmp_path / "r.txt", b"x")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from _sweep_fake import FakeConfig, write_experiment
 from benign.bridge.cli import main as cli_main
-from benign.bridge.config import TheoryRunConfig, config_key, load_experiment, parse_override
+from benign.bridge.experiment import config_key, load_experiment, parse_override
+from benign.bridge.kinds.theory import TheoryRunConfig
 
 
 def test_grid_expands_in_file_order_with_hashed_keys(tmp_path):

@@ -20,7 +20,7 @@ def _assert_image(path):
 
 
 def test_demo_smoke_end_to_end(tmp_path, capsys):
-    pytest.importorskip("benign.bridge.phase_plot")
+    pytest.importorskip("benign.bridge.figures.phase_plot")
     from benign.bridge.cli import main
 
     out = tmp_path / "demo"
@@ -77,8 +77,8 @@ def test_dataset_fallback_order(monkeypatch, present, expected):
 
 
 def test_demo_checks_executor_first_and_names_failed_runs(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("benign.bridge.phase_plot")
-    from benign.bridge import runners
+    pytest.importorskip("benign.bridge.figures.phase_plot")
+    from benign.bridge import kinds as runners
     from benign.bridge.cli import main
 
     out = tmp_path / "demo"

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from _bridge_fakes import fake_epochs, fake_runs, fake_sharpness
-from benign.bridge import align, plots
-from benign.bridge.regimes import classify_measured
+from benign.bridge.analysis import align, predictions
+from benign.bridge.analysis.regimes import classify_measured
+from benign.bridge.figures import plots
 from matplotlib.collections import PathCollection
 
 
@@ -127,8 +128,8 @@ def test_missing_columns_are_one_line_errors(runs):
 
 @pytest.mark.parametrize("axis", ["ratio", "ratio_normalized"])
 def test_overlay_draws_prediction_and_markers(runs, tmp_path, axis):
-    pytest.importorskip("benign.bridge.phase_plot")
-    from benign.bridge import overlay
+    pytest.importorskip("benign.bridge.figures.phase_plot")
+    from benign.bridge.figures import overlay
     from matplotlib.collections import QuadMesh
 
     fig, data = overlay.plot_overlay(runs, axis, n_ratios=16)
@@ -147,24 +148,24 @@ def test_overlay_draws_prediction_and_markers(runs, tmp_path, axis):
 
 
 def test_benign_boundary_matches_closed_form_delta():
-    from benign.bridge import overlay
+    from benign.bridge.figures import overlay
 
     grid = overlay.theory_grid(np.geomspace(0.5, 100, 80), [0.1, 0.2])
     b = overlay.level_boundary(grid, 0.1).set_index("noise_rate")["ratio"]
     # at the boundary the closed-form floor is 0.1 * eta (theory.md §1.3: psi_c(1 %) = 3.197 at eta = 0.1)
     assert b[0.1] == pytest.approx(3.197, rel=0.02)
-    p = align.mm_prediction(b.to_numpy(), b.index.to_numpy())
+    p = predictions.mm_prediction(b.to_numpy(), b.index.to_numpy())
     assert (p["noise_excess"] / p["noise_rate"]).to_numpy() == pytest.approx([0.1, 0.1], rel=0.05)
 
 
 def test_analysis_draws_curves_per_dataset(tmp_path):
     """The Wen et al. control mixes two datasets: their curves must not be averaged together."""
-    from benign.bridge.analysis import analyze
+    from benign.bridge.report.analyze import analyze
 
     a = fake_runs(widths=(1, 4, 16), etas=(0.0, 0.2), seeds=(0,))
     b = a.assign(dataset="other", test_error=a["test_error"] + 0.3, run_id=a["run_id"] + "b")
     runs = pd.concat([a, b], ignore_index=True).assign(key=lambda d: d["run_id"])
-    from benign.bridge.regimes import RegimeThresholds
+    from benign.bridge.analysis.regimes import RegimeThresholds
 
     result = analyze(runs, tmp_path, title="two datasets", thresholds=RegimeThresholds(benign_delta=0.25))
     assert {"modelwise_synthetic_cnn5", "modelwise_other_cnn5"} <= set(result.figures)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _bridge_fakes import fake_runs
-from benign.bridge import align
-from benign.bridge.regimes import (
+from benign.bridge.analysis import align, predictions
+from benign.bridge.analysis.regimes import (
     REGIMES,
     RegimeThresholds,
     classify,
@@ -145,10 +145,10 @@ def test_predicted_regime_from_noise_floor():
 
 def test_mm_predictor_matches_research_floor_table():
     """Closed form (benign.theory) vs the independently simulated floor table of theory.md §1.3."""
-    p = align.mm_prediction([2.0, 10.0, 0.5, 2.0, 50.0], [0.1, 0.1, 0.05, 0.2, 0.2])
+    p = predictions.mm_prediction([2.0, 10.0, 0.5, 2.0, 50.0], [0.1, 0.1, 0.05, 0.2, 0.2])
     assert p["test_error"].to_numpy() == pytest.approx([3.11e-2, 2.03e-5, 0.0502, 0.1549, 7.6e-8], rel=0.02)
     psi = np.array([2.0, 10.0, 0.5, 2.0, 50.0, 0.1])
-    pred = align.mm_predictor()(psi, np.array([0.1, 0.1, 0.05, 0.2, 0.2, 0.1]))
+    pred = predictions.mm_predictor()(psi, np.array([0.1, 0.1, 0.05, 0.2, 0.2, 0.1]))
     # delta = floor/eta: 0.31, 2e-4, 1.004, 0.77, 4e-7; psi*(eta = 0.1) = 0.256 > 0.1: no interpolator
     assert list(pred) == ["tempered", "benign", "catastrophic", "tempered", "benign", "not interpolating"]
 
@@ -221,7 +221,7 @@ def test_agreement_counts():
 
 
 def test_cli_thresholds_parse_and_reject():
-    from benign.bridge.regimes import parse_thresholds
+    from benign.bridge.analysis.regimes import parse_thresholds
 
     t = parse_thresholds(["benign_delta=0.2", "n_classes=2"])
     assert t == RegimeThresholds(benign_delta=0.2, n_classes=2)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _bridge_fakes import fake_runs
-from benign.bridge import plots
-from benign.bridge.report import Report, ReportFigure, render_html, write_report
+from benign.bridge.figures import plots
+from benign.bridge.report.html import Report, ReportFigure, render_html, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
 EXTERNAL = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?(?!data:image/png;base64,)[^"'\s>]""", re.I)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from _sweep_fake import strip_provenance, write_experiment
 from benign.bridge.cli import main as cli_main
-from benign.bridge.config import load_experiment
-from benign.bridge.executors import SlurmExecutor
-from benign.bridge.store import ResultsStore
-from benign.bridge.sweep import run_experiment
+from benign.bridge.experiment import load_experiment
+from benign.bridge.runs.executors import SlurmExecutor
+from benign.bridge.runs.store import ResultsStore
+from benign.bridge.runs.sweep import run_experiment
 
 pytestmark = pytest.mark.slurm
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from benign.bridge.cli import main as cli_main
-from benign.bridge.store import ResultsFolderError, ResultsStore, load_epochs, load_results
+from benign.bridge.runs.store import ResultsFolderError, ResultsStore, load_epochs, load_results
 
 
 def _record(key, status="done", **extra):
@@ -39,7 +39,7 @@ def test_corrupt_and_torn_lines_are_skipped_and_reported(tmp_path, caplog):
     # Corrupt the middle line and add a torn last line (a writer killed mid-write).
     part.write_text(lines[0] + "\n" + "{not json\n" + lines[2] + "\n" + lines[1][:25])
     reader = ResultsStore(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="benign.bridge.store"):
+    with caplog.at_level(logging.WARNING, logger="benign.bridge.runs.store"):
         assert reader.done_keys() == {"a", "c"}
     assert len(reader.last_read.skipped) == 2 and reader.last_read.records == 2
     assert f"{part}:2: corrupt line" in reader.last_read.skipped[0]
@@ -134,7 +134,7 @@ def test_a_run_computed_by_two_processes_counts_once(tmp_path, caplog):
     run = first.run_dir("k")
     run.mkdir(parents=True)
     (run / "epochs.json").write_text('[{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]')
-    with caplog.at_level(logging.INFO, logger="benign.bridge.store"):
+    with caplog.at_level(logging.INFO, logger="benign.bridge.runs.store"):
         frame = load_results(tmp_path)
     assert sorted(frame["key"]) == ["j", "k"]
     assert set(frame["value"]) == {1.0} or set(frame["value"]) == {1.5}  # one writer's records, not a mix

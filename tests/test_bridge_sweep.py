@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from _sweep_fake import strip_provenance, write_experiment
 from benign.bridge.cli import main as cli_main
-from benign.bridge.config import load_experiment
-from benign.bridge.store import ResultsStore, load_epochs, load_experiment_tables, load_results
-from benign.bridge.sweep import run_experiment
+from benign.bridge.experiment import load_experiment
+from benign.bridge.runs.store import ResultsStore, load_epochs, load_experiment_tables, load_results
+from benign.bridge.runs.sweep import run_experiment
 
 TESTS = Path(__file__).resolve().parent
 
@@ -92,7 +92,7 @@ def test_local_pool_matches_in_process_run(tmp_path):
 
 
 def test_local_workers_are_pinned_one_gpu_each(tmp_path):
-    from benign.bridge.executors import LocalExecutor
+    from benign.bridge.runs.executors import LocalExecutor
 
     exp = load_experiment(write_experiment(tmp_path, xs=(1, 2), sleep=0.05), results=tmp_path / "r")
     run_experiment(exp, LocalExecutor(workers=2, gpus=["3", "5"]), progress=False)
@@ -123,9 +123,10 @@ def test_dry_run_prints_the_plan(tmp_path, capsys):
 def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
     # device None (auto) picked CUDA but the record said "cpu": the runner now reports what it used
     torch = pytest.importorskip("torch")
-    from benign.bridge import runners
+    from benign.bridge.kinds.train import run_train
+    from benign.bridge.runs import execute as runners
     from benign.empirical import train
-    from benign.empirical.train import TrainConfig
+    from benign.empirical.train_config import TrainConfig
 
     seen = {}
 
@@ -137,13 +138,13 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Fake GPU")
     task = runners.RunTask(key="k", kind="train", experiment="e", config=TrainConfig(device=None),
-                           runner=runners.run_train, results=str(tmp_path))
+                           runner=run_train, results=str(tmp_path))
     assert runners.execute(task).status == "done"
     record = ResultsStore(tmp_path).latest()["k"]
     assert seen["device"] == "cuda" and record["prov_device"] == "cuda (Fake GPU)"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     runners.execute(runners.RunTask(key="c", kind="train", experiment="e", config=TrainConfig(device=None),
-                                    runner=runners.run_train, results=str(tmp_path)))
+                                    runner=run_train, results=str(tmp_path)))
     assert seen["device"] == "cpu" and ResultsStore(tmp_path).latest()["c"]["prov_device"] == "cpu"
 
 

@@ -6,11 +6,12 @@ import importlib
 from pathlib import Path
 
 import pytest
-from benign.bridge.config import load_experiment
+from benign.bridge.experiment import load_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 PRESETS = sorted(EXPERIMENTS.glob("*.toml"))
-EXPECTED = {"wen-control", "nakkiran-modelwise", "nakkiran-epochwise", "theory-phase"}
+EXPECTED = {"wen-control", "nakkiran-modelwise", "nakkiran-epochwise", "theory-phase",
+            "theory-phase-max-margin"}
 
 
 def test_the_seed_paper_presets_exist():
@@ -31,6 +32,8 @@ def test_preset_loads_at_both_scales_and_states_source(path):
         if exp.kind == "train":
             assert cfg.epochs <= 2 and cfg.n_samples <= 128 and cfg.device in (None, "cpu")
             assert cfg.dataset == "synthetic"  # runs on any machine
+        elif exp.kind == "phase":
+            assert dict(cfg.params)["n_samples"] <= 100
         else:
             assert cfg.n_samples <= 100
     if paper.kind == "train":
@@ -50,8 +53,8 @@ def test_wen_control_compares_datasets_at_equal_ratio():
 
 
 def test_presets_run_at_smoke_scale(tmp_path):
-    from benign.bridge.store import load_results
-    from benign.bridge.sweep import run_experiment
+    from benign.bridge.runs.store import load_results
+    from benign.bridge.runs.sweep import run_experiment
 
     for path in PRESETS:
         exp = load_experiment(path, scale="smoke", results=tmp_path / path.stem)
@@ -62,7 +65,7 @@ def test_presets_run_at_smoke_scale(tmp_path):
 
 
 def test_theory_preset_report(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("benign.bridge.phase_plot")
+    pytest.importorskip("benign.bridge.figures.phase_plot")
     from benign.bridge.cli import main
 
     toml = EXPERIMENTS / "theory-phase.toml"
@@ -89,7 +92,7 @@ def test_theory_preset_report(tmp_path, capsys, monkeypatch):
     assert main(["run", str(toml), *res2, "--set", "base.task=regression", "--executor", "debug"]) == 2
     assert "estimator 'max_margin' needs a classification task" in capsys.readouterr().err
     # every run failed (here: the simulator raises): the report says so instead of "run it first"
-    sweep = importlib.import_module("benign.theory.sweep")  # the module, not the function of that name
+    sweep = importlib.import_module("benign.bridge.kinds.theory")  # where the theory kind calls run_point
 
     def fail(*args, **kwargs):
         raise RuntimeError("simulated failure")
@@ -100,3 +103,23 @@ def test_theory_preset_report(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["report", str(toml), *broken, "--out", str(tmp_path / "fig4")]) == 2
     assert ": 4 failed (errors: benign status" in capsys.readouterr().err
+
+
+def test_phase_preset_report_draws_the_diagram(tmp_path, capsys):
+    """Kind ``phase``: runs are (model, x, seed) columns; the report summarises them over seeds."""
+    import pandas as pd
+    from benign.bridge.cli import main
+
+    toml = EXPERIMENTS / "theory-phase-max-margin.toml"
+    res, out = tmp_path / "res", tmp_path / "fig"
+    assert main(["run", str(toml), "--scale", "smoke", "--results", str(res), "--executor", "debug"]) == 0
+    assert main(["report", str(toml), "--scale", "smoke", "--results", str(res), "--out", str(out)]) == 0
+    cells = pd.read_csv(out / "phase_regime.csv")
+    exp = load_experiment(toml, scale="smoke")
+    xs = {r.config.x for r in exp.runs}
+    ys = set(exp.runs[0].config.ys)
+    assert set(cells.ratio) == xs and set(cells.noise_rate) == ys and len(cells) == len(xs) * len(ys)
+    assert (cells.n_seeds == 2).all() and cells.interpolates_fraction.between(0, 1).all()
+    # the same delta rule as everywhere: clean cells are the reference, delta = 0 there
+    assert (cells.loc[cells.noise_rate == 0, "delta"] == 0).all()
+    assert (out / "phase_regime.png").stat().st_size > 5000 and "report:" in capsys.readouterr().out

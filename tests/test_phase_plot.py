@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from benign.bridge.cli import main
-from benign.bridge.phase_plot import contour_segments, plot_phase_diagram
+from benign.bridge.figures.phase_plot import contour_segments, plot_phase_diagram
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim as ps
 from matplotlib.collections import PathCollection, QuadMesh
@@ -52,7 +52,7 @@ def test_numeric_phase_diagram_artists():
 
 
 def test_regime_map_uses_regime_colours_and_rejects_bad_input():
-    from benign.bridge.figures import REGIME_COLORS
+    from benign.bridge.figures.style import REGIME_COLORS
     grid = _grid()
     fig = plot_phase_diagram(grid, "regime")
     ax = fig.axes[0]
@@ -111,21 +111,26 @@ def test_cli_closed_form_and_simulated(tmp_path, capsys):
     data = pd.read_csv(tmp_path / "cf.csv")
     assert len(data) == 48 and {"ratio", "noise_rate", "interpolation_cost", "regime", "source"} <= set(data)
     bnd = pd.read_csv(tmp_path / "cf_boundary.csv")
-    np.testing.assert_allclose(bnd.ratio, mm.phase_boundary([0.1, 0.2, 0.3]).ratio, rtol=1e-9)
+    crit = bnd[bnd.label.str.startswith("ψ_c")]  # the model's psi_c curve: exact roots at r = inf
+    assert len(crit) > 10
+    np.testing.assert_allclose(crit.x, mm.phase_boundary(crit.y.to_numpy()).ratio, rtol=1e-9)
     rc = main(["theory", "phase", "--simulate", "--snr", "4", "--ratios", "1,8", "--noise-rates", "0,0.2",
-               "--seeds", "1", "--n-samples", "60", "--gd-steps", "50", "--value", "regime",
+               "--seeds", "1", "--set", "n_samples=60", "--set", "gd_steps=50", "--value", "regime",
                "--out", str(tmp_path), "--stem", "sim"])
     assert rc == 0 and set(pd.read_csv(tmp_path / "sim.csv").source) == {"simulated"}
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["--snr", "0"], "--snr"),
-    (["--snr", "abc"], "--snr"),
+    (["--snr", "0"], "snr"),
+    (["--snr", "abc"], "snr"),
     (["--noise-rates", "0,0.6"], "noise_rate"),
-    (["--ratios", "geom:1"], "--ratios"),
+    (["--ratios", "geom:1"], "--x"),
     (["--ratios", "0,1"], "ratio"),
     (["--simulate", "--snr", "inf"], "finite"),
-    (["--tolerance", "0.7"], "--tolerance"),
+    (["--set", "tolerance=0.7"], "tolerance"),
+    (["--set", "bogus=1"], "fields: gd_records"),
+    (["--seeds", "0,0,1", "--simulate"], "distinct"),
+    (["--stem", "../../x"], "--stem"),
 ])
 def test_cli_bad_input_is_one_line(argv, msg, tmp_path, capsys):
     assert main(["theory", "phase", "--out", str(tmp_path), *argv]) == 2
@@ -143,7 +148,7 @@ def test_cli_simulate_defaults_are_phase_sim_config(monkeypatch, tmp_path):
 
     monkeypatch.setattr(ps, "simulate_phase_grid", capture)
     cases = ((["--snr", "2"], ps.PhaseSimConfig(snr=2.0)),
-             (["--n-samples", "50", "--gd-steps", "7"], ps.PhaseSimConfig(n_samples=50, gd_steps=7)))
+             (["--set", "n_samples=50", "--set", "gd_steps=7"], ps.PhaseSimConfig(n_samples=50, gd_steps=7)))
     for argv, want in cases:
         with pytest.raises(RuntimeError, match="captured"):
             main(["theory", "phase", "--simulate", "--ratios", "1", "--noise-rates", "0", "--seeds", "1",

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    from benign.bridge.store import ResultsStore
+    from benign.bridge.runs.store import ResultsStore
 
     root = Path(args.results)
     if root.exists() and not root.is_dir():

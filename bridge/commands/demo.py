@@ -34,8 +34,8 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
 
+    from benign.bridge.analysis.regimes import parse_thresholds
     from benign.bridge.demo import run_demo
-    from benign.bridge.regimes import parse_thresholds
 
     thresholds = parse_thresholds(args.threshold)
     from tqdm.contrib.logging import logging_redirect_tqdm

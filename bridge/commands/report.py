@@ -20,9 +20,9 @@ def main(args) -> int:
 
     from pathlib import Path
 
-    from benign.bridge.config import load_experiment
-    from benign.bridge.regimes import parse_thresholds
-    from benign.bridge.store import load_experiment_tables, load_results
+    from benign.bridge.analysis.regimes import parse_thresholds
+    from benign.bridge.experiment import load_experiment
+    from benign.bridge.runs.store import load_experiment_tables, load_results
 
     thresholds = parse_thresholds(args.threshold)
     exp = load_experiment(args.experiment, scale=args.scale, overrides=args.overrides, results=args.results)
@@ -45,17 +45,11 @@ def main(args) -> int:
     applied = ([f"--scale {args.scale}"] if args.scale else []) + [f"--set {o}" for o in args.overrides]
     if applied:
         notes.append(f"The configuration below is the file as written; applied on top: {', '.join(applied)}.")
-    if exp.kind == "theory":
-        from benign.bridge.analysis import analyze_theory
+    from benign.bridge.kinds import get_kind, resolve
 
-        result = analyze_theory(runs, out, title=exp.name, source=exp.source,
-                                config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
-                                thresholds=thresholds)
-    else:
-        from benign.bridge.analysis import analyze
-
-        result = analyze(runs, out, epochs=epochs, sharpness=sharp, title=exp.name, source=exp.source,
-                         config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes,
-                         thresholds=thresholds)
+    report = resolve(get_kind(exp.kind).report)
+    if report is None:
+        raise ValueError(f"experiments of kind {exp.kind!r} have no report")
+    result = report(exp, runs, epochs, sharp, out, notes=notes, thresholds=thresholds)
     print(f"{exp.name}: {len(runs)} runs; report: {result.report}")
     return 0

@@ -23,7 +23,7 @@ def add_experiment_args(parser) -> None:
 
 
 def add_parser(sub) -> None:
-    from benign.bridge.executors import EXECUTORS
+    from benign.bridge.runs.executors import EXECUTORS
 
     parser = sub.add_parser("run", help="run an experiment file; only runs without a record are computed",
                             description=__doc__)
@@ -39,10 +39,10 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    from benign.bridge.config import load_experiment
-    from benign.bridge.executors import make_executor
-    from benign.bridge.store import ResultsStore
-    from benign.bridge.sweep import pending, plan, run_experiment
+    from benign.bridge.experiment import load_experiment
+    from benign.bridge.runs.executors import make_executor
+    from benign.bridge.runs.store import ResultsStore
+    from benign.bridge.runs.sweep import pending, plan, run_experiment
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     exp = load_experiment(args.experiment, scale=args.scale, overrides=args.overrides, results=args.results)

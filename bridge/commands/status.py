@@ -16,8 +16,8 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    from benign.bridge.config import load_experiment
-    from benign.bridge.sweep import experiment_status
+    from benign.bridge.experiment import load_experiment
+    from benign.bridge.runs.sweep import experiment_status
 
     rows = []
     for path in args.experiments:

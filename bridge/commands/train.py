@@ -62,11 +62,11 @@ def add_parser(sub) -> None:
 
 def build_config(args):
     """TrainConfig from defaults < TOML file < flags; bad values raise a one-line ValueError."""
-    from benign.empirical.train import TrainConfig
+    from benign.empirical.train_config import TrainConfig
 
     values: dict = {}
     if getattr(args, "config", None):
-        from benign.bridge.config import read_toml
+        from benign.bridge.experiment import read_toml
 
         path = Path(args.config)
         data = read_toml(path, "--config")

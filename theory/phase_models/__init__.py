@@ -127,4 +127,6 @@ def _load_builtins() -> None:
 
 
 # One line per built-in model module under theory/phase_models/.
-_BUILTIN_MODULES: tuple[str, ...] = ("least_squares", "rf", "krr", "kernel_svm", "two_layer")
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "max_margin", "least_squares", "rf", "krr", "kernel_svm", "two_layer",
+)

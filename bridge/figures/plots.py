@@ -1,10 +1,10 @@
 """Curves of the empirical studies (seaborn) and the agreement summary.
 
-Each ``plot_*`` function takes tidy results (the store's columns, see :mod:`benign.bridge.store`)
+Each ``plot_*`` function takes tidy results (the store's columns, see :mod:`benign.bridge.runs.store`)
 and returns ``(fig, data)``: the matplotlib figure, still open so tests can inspect its artists,
 and the tidy DataFrame it was drawn from. Save both with :func:`save` (→ PDF + PNG + CSV through
-:func:`benign.bridge.figures.save_figure`). Phase diagrams are drawn by
-:func:`benign.bridge.phase_plot.plot_phase_diagram`, not here.
+:func:`benign.bridge.figures.style.save_figure`). Phase diagrams are drawn by
+:func:`benign.bridge.figures.phase_plot.plot_phase_diagram`, not here.
 
 * :func:`plot_modelwise`: model-wise double descent (Nakkiran et al. 2020, Fig. 4): final and
   best (early-stopped) clean test error, and final train error, against width or p/N.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from benign.bridge.figures import OKABE_ITO, new_figure, save_figure
+from benign.bridge.figures.style import OKABE_ITO, new_figure, save_figure
 
 X_LABELS = {
     "width": "width k",
@@ -192,7 +192,7 @@ def plot_agreement(table: pd.DataFrame):
 
     Parameters
     ----------
-    table : output of :func:`benign.bridge.align.agreement` (``axis_label``, ``subset``, ``n_runs``,
+    table : output of :func:`benign.bridge.analysis.align.agreement` (``axis_label``, ``subset``, ``n_runs``,
         ``n_agree``, ``share_agree``). Each bar is annotated with ``n_agree/n_runs``.
     """
     _require(table, ["axis_label", "subset", "n_runs", "n_agree", "share_agree"], "agreement plot")

@@ -3,13 +3,13 @@
 Layout of a results folder::
 
     parts/<host>-<pid>-<uuid>.jsonl   one JSON record per line, appended + flushed + fsynced per record
-    runs/<key>/                       artefacts of one run: run.json, checkpoint.pt, epochs.json, ...
+    runs/<key>/                       artefacts of one run: run.json, checkpoint.pt, epochs.jsonl, ...
     experiments/<name>.json           the resolved experiment (grid, keys) of the last ``benign run``
     results.parquet, epochs.parquet   written by ``collect()`` (``benign collect``)
 
 Why this shape: one writer per file needs no locks and is safe on NFS/Lustre; a crash leaves at
 most a torn last line, which readers skip and report. "Done" means a done record exists, so a
-re-run after any crash computes exactly the missing runs (ecosystem notes §2).
+re-run after any crash computes exactly the missing runs (docs/bridge.md §5).
 
 Nothing locks a run, so two ``benign run`` of the same experiment started at once both compute the
 runs that were pending when they started (wasted work, nothing lost). Readers keep one final record
@@ -27,12 +27,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benign.bridge.config import _json_default
+from benign.bridge.runs.atomic import atomic_write_bytes, json_default, to_json_line
 
 logger = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("done", "diverged")  # a run with such a record is never recomputed
-TABLES = ("epochs", "sharpness")
+TABLES = ("epochs", "sharpness", "cells")  # per-run tables collected into <table>.parquet
 _LOGGED: set[str] = set()  # messages already logged by this process (one command reads a store often)
 
 
@@ -64,7 +64,7 @@ class PartWriter:
         self._fh = None
 
     def append(self, record: dict) -> None:
-        line = json.dumps(record, default=_json_default, allow_nan=True)  # keeps column order
+        line = to_json_line(record)  # keeps column order
         if "\n" in line:  # cannot happen with json.dumps, but a torn-line reader relies on it
             raise ValueError("record serialised to more than one line")
         if self._fh is None:
@@ -192,16 +192,17 @@ class ResultsStore:
     # ------------------------------------------------------------------ tables
 
     def load_table(self, name: str, keys: list[str] | None = None):
-        """Per-run table artefact ``runs/<key>/<name>.json`` of final runs, joined with run columns."""
+        """Per-run table ``runs/<key>/<name>.jsonl`` of final runs, joined with run columns (a run
+        folder written before 0.1.1 may hold ``<name>.json`` instead: read it the same way)."""
         import pandas as pd
 
         latest = {k: r for k, r in self.latest().items() if r["status"] in FINAL_STATUSES}
         frames = []
         for key in keys if keys is not None else sorted(latest):
-            path = self.run_dir(key) / f"{name}.json"
-            if key not in latest or not path.exists():
+            path = table_path(self.run_dir(key), name)
+            if key not in latest or path is None:
                 continue
-            rows = json.loads(path.read_text())
+            rows = read_table(path)
             if not rows:
                 continue
             frame = pd.DataFrame(rows)
@@ -224,6 +225,32 @@ class ResultsStore:
             if not table.empty:
                 written[name] = _write_parquet(table, self.root / f"{name}.parquet")
         return written
+
+
+def table_path(run_dir: Path, name: str) -> Path | None:
+    """The file of table ``name`` in a run folder: ``<name>.jsonl``, else the old ``<name>.json``."""
+    for suffix in (".jsonl", ".json"):
+        path = run_dir / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of a table file (JSON lines, or a JSON list in old run folders); one line naming the file
+    when it is unreadable."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            rows = json.loads(text)
+        else:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError as exc:
+        raise ValueError(f"table {path} is corrupt ({exc}); delete the run folder and re-run to recompute "
+                         "it") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"table {path} is not a list of rows; delete the run folder and re-run")
+    return rows
 
 
 def status_counts(latest: dict[str, dict], keys: list[str]) -> dict[str, int]:
@@ -250,14 +277,12 @@ def _write_parquet(frame, path: Path) -> Path:
     """Write atomically; columns pyarrow cannot type (mixed objects) are stored as strings."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from benign.bridge.atomic import atomic_write_bytes
-
     frame = frame.copy()
     for col in frame.columns:
         try:
             pa.array(frame[col])
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            frame[col] = frame[col].map(lambda v: None if v is None else json.dumps(v, default=_json_default))
+            frame[col] = frame[col].map(lambda v: None if v is None else json.dumps(v, default=json_default))
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
     return atomic_write_bytes(path, sink.getvalue().to_pybytes())
@@ -288,7 +313,7 @@ def load_results(results_dir: str | os.PathLike, *, failed: bool = False, experi
 
 
 def load_epochs(results_dir: str | os.PathLike):
-    """One row per run x epoch, with the run's config columns (from ``runs/<key>/epochs.json``)."""
+    """One row per run x epoch, with the run's config columns (from ``runs/<key>/epochs.jsonl``)."""
     return _load_table(results_dir, "epochs")
 
 

@@ -16,7 +16,7 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from benign.bridge.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
+from benign.bridge.runs.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
 
 # Colour-blind-safe defaults (Okabe-Ito for categories, viridis/cividis for maps).
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

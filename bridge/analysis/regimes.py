@@ -15,7 +15,7 @@ one of :data:`REGIMES`:
 The taxonomy is Mallinar, Simon, Abedsoltan, Pandit, Belkin, Nakkiran (NeurIPS 2022,
 arXiv 2207.06569): as n → ∞ the interpolator's risk tends to Bayes (benign), to a finite constant
 above Bayes (tempered) or to trivial/unbounded (catastrophic). For finite experiments we use the
-operational rules of the research notes (empirical.md §8.2), after Wen, Teng, Zhang (ICLR 2023),
+operational rules of the research notes (docs/empirical.md §8.2), after Wen, Teng, Zhang (ICLR 2023),
 whose empirical test is "does continued fitting hurt?":
 
 * interpolation: final train error against the *training* (noisy) labels ≤ ``interp_train_error``;
@@ -29,7 +29,7 @@ Rules (in this order): not interpolating → ``"not interpolating"``; ``δ > cat
 training trajectory) or a missing ``δ`` (no η = 0 reference, or η = 0 itself, where δ := 0) is
 skipped, never guessed.
 
-For the max-margin Gaussian-mixture closed form (theory.md §1.3) the same δ rule gives the
+For the max-margin Gaussian-mixture closed form (docs/theory.md §1.3) the same δ rule gives the
 predicted regime: there E(0) → 0 as the SNR grows, so ``δ = floor(ψ, η) / η`` and the benign
 boundary ``δ = benign_delta`` is the contour ``floor = benign_delta · η`` of the phase diagram.
 """
@@ -41,8 +41,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from benign.theory.taxonomy import REGIMES as INTERPOLATING_REGIMES
 
-REGIMES = ("benign", "tempered", "catastrophic", "not interpolating")
+# theory's three regimes of an interpolator, plus the label of runs the taxonomy does not apply to
+REGIMES = (*INTERPOLATING_REGIMES, "not interpolating")
 SOURCES = ("simulated", "predicted", "measured")
 # Numeric code per regime, for phase-diagram colour maps (ordered from good to bad).
 REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3}
@@ -63,7 +65,8 @@ class RegimeThresholds:
     Attributes
     ----------
     interp_train_error : a run interpolates when its final train error (vs. its training labels) is at
-        most this (1 %, empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for "fits the noise").
+        most this (1 %, docs/empirical.md §8.2; Nakkiran et al.'s EMC uses 10 %, too loose for
+        "fits the noise").
     benign_gap : largest overfitting gap ``G = E_final − E_best`` still called benign (1 point,
         Wen et al.'s "test error does not deteriorate while fitting continues").
     benign_delta : largest normalised noise excess ``δ = Δ/η`` still called benign (0.1: the noise
@@ -110,6 +113,15 @@ def parse_thresholds(items) -> RegimeThresholds:
         except ValueError:
             raise ValueError(f"--threshold {name}: {raw!r} is not a number") from None
     return RegimeThresholds(**values)
+
+
+def noise_delta(excess, noise_rate) -> np.ndarray:
+    """delta = Delta / eta, the normalised noise excess (docs/bridge.md §6); 0 at eta = 0, where the
+    excess of one draw over the clean mean is not due to noise. Arrays broadcast."""
+    eta = np.asarray(noise_rate, float)
+    excess = np.asarray(excess, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
 
 
 def regime_from_metrics(
@@ -176,8 +188,7 @@ def noise_excess(df: pd.DataFrame, keys: Sequence[str] = DEFAULT_REFERENCE_KEYS,
         out.index = df.index
     # at η = 0, error − e0 is one seed's deviation from the seed mean, not an excess due to noise
     out["noise_excess"] = np.where(eta.to_numpy() > 0, out[error] - out["e0"], out[error] * 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["delta"] = np.where(eta.to_numpy() > 0, out["noise_excess"] / eta.to_numpy(), 0.0)
+    out["delta"] = noise_delta(out["noise_excess"].to_numpy(float), eta.to_numpy())
     return out
 
 
@@ -257,7 +268,7 @@ def classify_predicted(noise_rate, excess, separable=True, thresholds: RegimeThr
                        n_classes: int = 2, test_error=None) -> np.ndarray:
     """Predicted regime of a closed form, from its noise excess Δ = E(η) − E(0).
 
-    For the max-margin GMM (theory.md §1.3) at infinite SNR, E(0) = 0 and Δ is the noise floor
+    For the max-margin GMM (docs/theory.md §1.3) at infinite SNR, E(0) = 0 and Δ is the noise floor
     ``lim_{r→∞} err_MM(ψ, η)``, so ``δ = floor / η``; ``separable`` (ψ > ψ*(η)) plays the role of
     "interpolates". Arrays broadcast; ``test_error`` (default: Δ) is used for the near-chance check.
 
@@ -268,8 +279,7 @@ def classify_predicted(noise_rate, excess, separable=True, thresholds: RegimeThr
     err = excess if test_error is None else test_error
     eta, excess, sep, err = np.broadcast_arrays(np.asarray(noise_rate, float), np.asarray(excess, float),
                                                 np.asarray(separable, bool), np.asarray(err, float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(eta > 0, excess / np.where(eta > 0, eta, 1.0), 0.0)
+    delta = noise_delta(excess, eta)
     flat = regime_from_metrics(sep.ravel(), delta.ravel(), None, err.ravel(), n_classes, thresholds)
     return flat.reshape(eta.shape)
 

@@ -6,13 +6,22 @@ import datetime as _dt
 import functools
 import platform
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+
+def package_version() -> str:
+    """Installed version of ``benign`` (``0+unknown`` in a source tree that was never installed)."""
+    try:
+        return version("benign")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 @functools.lru_cache(maxsize=1)
 def git_sha() -> str | None:
     """SHA of the source checkout (with ``-dirty`` if it has uncommitted changes), or None."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # bridge/runs/provenance.py -> the checkout
     try:
         sha = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
@@ -29,10 +38,8 @@ def git_sha() -> str | None:
 
 def provenance(seed: int | None = None, device: str = "cpu") -> dict:
     """Flat provenance columns, prefixed so they never collide with result columns."""
-    from benign.bridge import __version__
-
     return {
-        "prov_version": __version__,
+        "prov_version": package_version(),
         "prov_git_sha": git_sha(),
         "prov_seed": seed,
         "prov_device": device,

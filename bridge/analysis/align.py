@@ -3,7 +3,7 @@
 The theory's phase diagrams use ψ = p/N with the interpolation threshold at ψ = 1 (min-norm least
 squares; the max-margin GMM separates even earlier). Networks do not interpolate at p/N = 1:
 Nakkiran's ResNet18-k on CIFAR-10 with 15 % noise first reaches ≤ 1 % train error at p/N ≈ 12
-(empirical.md §3.3), and theory.md §1.4 warns *not* to map raw parameter counts to ψ (ResNet50 on
+(docs/empirical.md §3.3), and docs/theory.md §1.4 warns *not* to map raw parameter counts to ψ (ResNet50 on
 ImageNet at p/N ≈ 20 would sit deep in the predicted benign region, contradicting Wen et al.). So
 every run carries both coordinates and every overlay says which one it uses:
 
@@ -23,18 +23,18 @@ the first grid point already interpolates, the threshold is that point and is ma
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
+from benign.bridge.analysis.predictions import Predictor
+from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, RegimeThresholds
+from benign.theory.phase_change import crossing_ratio
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FAMILY_KEYS = ("dataset", "model")
 AXES = {"ratio": "raw p/N", "ratio_normalized": "p/N ÷ measured interpolation threshold"}
-# A predictor maps (ψ, η) arrays to regime names (see :func:`mm_predictor`).
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def add_ratio(df: pd.DataFrame) -> pd.DataFrame:
@@ -49,16 +49,13 @@ def add_ratio(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _crossing(ratio: np.ndarray, err: np.ndarray, tol: float) -> tuple[float, str | None]:
-    """First log-linear crossing of ``err`` down through ``tol`` along increasing ``ratio``."""
-    below = np.flatnonzero(err <= tol)
-    if below.size == 0:
+    """Where ``err`` falls to ``tol`` for good along increasing ``ratio``: the project's one crossing
+    finder, :func:`benign.theory.phase_change.crossing_ratio`, plus the censoring label."""
+    r = float(crossing_ratio(ratio, err, tol)[0])
+    if not np.isfinite(r):
         return float("nan"), "right"
-    i = int(below[0])
-    if i == 0:
-        return float(ratio[0]), "left"
-    lo, hi = np.log(ratio[i - 1]), np.log(ratio[i])
-    t = (err[i - 1] - tol) / (err[i - 1] - err[i])
-    return float(np.exp(lo + t * (hi - lo))), None
+    valid = ratio[~np.isnan(err)]
+    return r, ("left" if r == valid[0] else None)
 
 
 def interpolation_threshold(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
@@ -109,44 +106,6 @@ def align_runs(df: pd.DataFrame, thresholds: RegimeThresholds = DEFAULT_THRESHOL
     out.index = df.index
     out["ratio_normalized"] = out["ratio"] / out["interp_threshold"]
     return out
-
-
-def mm_prediction(psi, eta, snr: float = np.inf) -> pd.DataFrame:
-    """Max-margin GMM closed form at (ψ, η): clean error, noise excess Δ = E(η) − E(0), separability.
-
-    theory.md §1.3 via :func:`benign.theory.mm_asymptotics.mm_fixed_point`; at ``snr = inf`` E(0) = 0
-    and E(η) is the noise floor. Returns a DataFrame ``ratio, noise_rate, snr, test_error, e0,
-    noise_excess, separable`` (one row per broadcast point).
-    """
-    from benign.theory import mm_asymptotics as mm
-
-    psi, eta = (a.ravel() for a in np.broadcast_arrays(np.asarray(psi, float), np.asarray(eta, float)))
-    pred = mm.mm_fixed_point(psi, snr, eta)
-    err = pred["test_error"].to_numpy(float)
-    if np.isinf(snr):
-        e0 = np.zeros_like(err)
-    else:
-        e0 = mm.mm_fixed_point(psi, snr, np.zeros_like(eta))["test_error"].to_numpy(float)
-    return pd.DataFrame({"ratio": psi, "noise_rate": eta, "snr": snr, "test_error": err, "e0": e0,
-                         "noise_excess": err - e0, "separable": pred["separable"].to_numpy(bool)})
-
-
-def mm_predictor(thresholds: RegimeThresholds = DEFAULT_THRESHOLDS, snr: float = np.inf) -> Predictor:
-    """Regime predicted by the max-margin GMM closed form (theory.md §1.3) at (ψ, η).
-
-    Δ = err_MM(ψ, r, η) − err_MM(ψ, r, 0) (at r = ∞ the noise floor) classified by
-    :func:`benign.bridge.regimes.classify_predicted` (δ = Δ/η), "not interpolating" where the
-    noisy data are not linearly separable (ψ ≤ ψ*(r, η)).
-    """
-    from benign.bridge.regimes import classify_predicted
-
-    def predict(psi, eta):
-        shape = np.broadcast(np.asarray(psi), np.asarray(eta)).shape
-        p = mm_prediction(psi, eta, snr)
-        return classify_predicted(p["noise_rate"], p["noise_excess"], p["separable"], thresholds,
-                                  test_error=p["test_error"]).reshape(shape)
-
-    return predict
 
 
 def predict_at(df: pd.DataFrame, predictor: Predictor, axes: Sequence[str] = tuple(AXES)) -> pd.DataFrame:

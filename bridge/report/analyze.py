@@ -2,14 +2,14 @@
 
 :func:`analyze` is what ``benign report`` and ``benign demo`` run after the sweep:
 
-1. label each run's regime (:func:`benign.bridge.regimes.classify_measured`);
+1. label each run's regime (:func:`benign.bridge.analysis.regimes.classify_measured`);
 2. place it on the theory's axes, raw p/N and p/N over the measured interpolation threshold
-   (:func:`benign.bridge.align.align_runs`);
+   (:func:`benign.bridge.analysis.align.align_runs`);
 3. predict its regime at both coordinates from the max-margin GMM closed form and count agreement
-   (:func:`benign.bridge.align.predict_at`, :func:`benign.bridge.align.agreement`);
-4. draw the curves (:mod:`benign.bridge.plots`), the theory phase diagram with the runs as markers on
-   both axes (:mod:`benign.bridge.overlay`), and write one self-contained HTML page
-   (:mod:`benign.bridge.report`).
+   (:func:`benign.bridge.analysis.align.predict_at`, :func:`benign.bridge.analysis.align.agreement`);
+4. draw the curves (:mod:`benign.bridge.figures.plots`), the theory phase diagram with the runs as markers on
+   both axes (:mod:`benign.bridge.figures.overlay`), and write one self-contained HTML page
+   (:mod:`benign.bridge.report.html`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from benign.bridge import align, overlay, plots
-from benign.bridge.atomic import atomic_write_text
-from benign.bridge.regimes import DEFAULT_THRESHOLDS, REGIMES, RegimeThresholds, classify_measured
-from benign.bridge.report import Report, ReportFigure, write_report
+from benign.bridge.analysis import align, predictions
+from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, REGIMES, RegimeThresholds, classify_measured
+from benign.bridge.figures import overlay, plots
+from benign.bridge.report.html import Report, ReportFigure, write_report
+from benign.bridge.runs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
 
     Parameters
     ----------
-    runs : one row per finished run (``benign.bridge.store.load_results``).
+    runs : one row per finished run (``benign.bridge.runs.store.load_results``).
     out_dir : folder for ``<figure>.{pdf,png,csv}``, ``runs.csv`` and ``report.html``.
     epochs, sharpness : per-epoch and sharpness tables (``load_epochs``/``load_sharpness``), optional.
     title, source, config_text, notes : shown on the report page.
@@ -128,17 +129,17 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     annotated = align.predict_at(align.align_runs(classify_measured(runs, thresholds), thresholds),
-                                 align.mm_predictor(thresholds))
+                                 predictions.mm_predictor(thresholds))
     table = align.agreement(annotated)
     saved: dict[str, dict[str, Path]] = {}
     figures: list[ReportFigure] = list(extra_figures)
 
     _fig(saved, "phase_overlay_raw", overlay.plot_overlay(annotated, "ratio", thresholds),
          out / "phase_overlay_raw", "Theory phase diagram with measured runs (raw p/N)",
-         "Max-margin GMM closed form (theory.md §1.3) at infinite SNR: colour = predicted δ = floor/η, "
+         "Max-margin GMM closed form (docs/theory.md §1.3) at infinite SNR: colour = predicted δ = floor/η, "
          f"contour = predicted benign boundary (δ = {thresholds.benign_delta:g}), markers = measured runs at "
          "their raw p/N coloured "
-         "by measured regime. Raw p/N is NOT the theory's ψ (theory.md §1.4).", figures)
+         "by measured regime. Raw p/N is NOT the theory's ψ (docs/theory.md §1.4).", figures)
     if annotated["ratio_normalized"].notna().any():
         fig_data = overlay.plot_overlay(annotated, "ratio_normalized", thresholds)
         _fig(saved, "phase_overlay_normalized", fig_data, out / "phase_overlay_normalized",
@@ -188,7 +189,7 @@ def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str
     form (an oracle check of the simulator).
     """
     import numpy as np
-    from benign.bridge.regimes import classify_simulated
+    from benign.bridge.analysis.regimes import classify_simulated
 
     if runs is None or runs.empty:
         raise ValueError("no finished runs to analyse; run the experiment first (benign run EXP.toml)")
@@ -201,7 +202,8 @@ def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str
     if len(snrs) != 1:
         raise ValueError(f"theory report: one snr per experiment please, got {sorted(snrs)}")
     snr = float(snrs[0])
-    annotated = align.predict_at(classify_simulated(sim, thresholds), align.mm_predictor(thresholds, snr),
+    predictor = predictions.mm_predictor(thresholds, snr)
+    annotated = align.predict_at(classify_simulated(sim, thresholds), predictor,
                                  axes=("ratio",))
     table = align.agreement(annotated, axes=("ratio",))
     saved: dict[str, dict[str, Path]] = {}
@@ -212,10 +214,10 @@ def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str
          "simulated max-margin runs coloured by their measured regime.", figures)
     psi = np.geomspace(sim["ratio"].min() / 1.2, sim["ratio"].max() * 1.2, 60)
     etas = np.sort(sim["noise_rate"].unique())
-    pred = align.mm_prediction(*[a.ravel() for a in np.meshgrid(psi, etas, indexing="ij")], snr)
+    pred = predictions.mm_prediction(*[a.ravel() for a in np.meshgrid(psi, etas, indexing="ij")], snr)
     _fig(saved, "sim_vs_theory", plots.plot_sim_vs_theory(sim, pred), out / "sim_vs_theory",
          "Simulation vs closed form", "Clean test error of the hard-margin SVM: simulation (markers) vs the "
-         "proportional-limit closed form (lines, theory.md §1.3).", figures)
+         "proportional-limit closed form (lines, docs/theory.md §1.3).", figures)
     _fig(saved, "agreement", plots.plot_agreement(table), out / "agreement", "Agreement summary",
          "Share of simulated runs whose regime equals the closed-form prediction at their (ψ, η).", figures)
     atomic_write_text(out / "runs.csv", annotated.to_csv(index=False))

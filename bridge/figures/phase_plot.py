@@ -1,8 +1,8 @@
 """Draw a (ψ, η) phase diagram: heat map or regime map, predicted boundary, thresholds, run markers.
 
 Used by ``benign theory phase`` (closed-form and simulated max-margin diagrams) and by
-:mod:`benign.bridge.overlay` (measured ResNet runs over the prediction). Colour-blind safe:
-``cividis`` for numeric maps, :data:`benign.bridge.figures.REGIME_COLORS` (Okabe–Ito) for the
+:mod:`benign.bridge.figures.overlay` (measured ResNet runs over the prediction). Colour-blind safe:
+``cividis`` for numeric maps, :data:`benign.bridge.figures.style.REGIME_COLORS` (Okabe–Ito) for the
 categorical regime map and the markers. The x axis is ψ = p/n on a log scale.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from benign.bridge.figures import REGIME_COLORS, new_figure
+from benign.bridge.figures.style import REGIME_COLORS, new_figure
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benign.bridge.atomic import atomic_write_json
-from benign.bridge.config import Experiment
-from benign.bridge.executors import make_executor
-from benign.bridge.runners import Outcome, RunTask, get_kind
-from benign.bridge.store import ResultsStore, status_counts
+from benign.bridge.experiment import Experiment
+from benign.bridge.kinds import get_kind
+from benign.bridge.runs.atomic import atomic_write_json
+from benign.bridge.runs.execute import Outcome, RunTask
+from benign.bridge.runs.executors import make_executor
+from benign.bridge.runs.store import ResultsStore, status_counts
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +62,10 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
 
     Parameters
     ----------
-    experiment : from :func:`benign.bridge.config.load_experiment`.
+    experiment : from :func:`benign.bridge.experiment.load_experiment`.
     executor : an executor object, an executor name, or None for ``experiment.executor``.
     progress : tqdm progress bar over runs (None: only on a terminal).
-    executor_opts : passed to :func:`benign.bridge.executors.make_executor` when ``executor``
+    executor_opts : passed to :func:`benign.bridge.runs.executors.make_executor` when ``executor``
         is a name; the experiment's ``[slurm]`` table fills the slurm executor's defaults.
 
     Raises

@@ -1,21 +1,28 @@
 """The predicted (ψ, η) phase diagram, with measured or simulated runs on top.
 
-The background is the max-margin Gaussian-mixture closed form (theory.md §1.3) through
-:func:`benign.bridge.align.mm_prediction`: colour = predicted normalised noise excess
+The background is the max-margin Gaussian-mixture closed form (docs/theory.md §1.3) through
+:func:`benign.bridge.analysis.predictions.mm_prediction`: colour = predicted normalised noise excess
 δ = Δ/η (log scale), solid contour = the benign boundary δ = ``benign_delta`` and dotted contour =
-the catastrophic one δ = ``catastrophic_delta`` (the rules of :mod:`benign.bridge.regimes`, so the
+the catastrophic one δ = ``catastrophic_delta`` (the rules of :mod:`benign.bridge.analysis.regimes`, so the
 prediction and the markers use one vocabulary). Blank = not separable: the max-margin interpolator
 does not exist. Markers are runs at their coordinates on the chosen axis, coloured by their own
-(measured or simulated) regime. Drawing is :func:`benign.bridge.phase_plot.plot_phase_diagram`.
+(measured or simulated) regime. Drawing is :func:`benign.bridge.figures.phase_plot.plot_phase_diagram`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from benign.bridge.align import AXES, mm_prediction
-from benign.bridge.figures import REGIME_COLORS
-from benign.bridge.regimes import DEFAULT_THRESHOLDS, RegimeThresholds, classify_predicted
+from benign.bridge.analysis.align import AXES
+from benign.bridge.analysis.predictions import mm_prediction
+from benign.bridge.analysis.regimes import (
+    DEFAULT_THRESHOLDS,
+    RegimeThresholds,
+    classify_predicted,
+    noise_delta,
+)
+from benign.bridge.figures.style import REGIME_COLORS
+from benign.theory.phase_change import crossing_ratio
 
 THEORY_RATIOS = (0.1, 200.0)  # ψ range of the background when no run asks for more
 THEORY_ETAS = np.round(np.arange(0.0, 0.451, 0.025), 3)
@@ -41,8 +48,7 @@ def theory_grid(ratios=None, noise_rates=None, thresholds: RegimeThresholds = DE
     P, E = np.meshgrid(psi, eta, indexing="ij")
     grid = mm_prediction(P.ravel(), E.ravel(), snr)
     e = grid["noise_rate"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid["delta"] = np.where(e > 0, grid["noise_excess"] / np.where(e > 0, e, 1.0), 0.0)
+    grid["delta"] = noise_delta(grid["noise_excess"], e)
     grid.loc[~grid["separable"], "delta"] = np.nan
     grid["log10_delta"] = np.log10(grid["delta"].clip(lower=1e-6))
     grid["regime"] = classify_predicted(e, grid["noise_excess"], grid["separable"], thresholds,
@@ -60,32 +66,24 @@ def _ratio_range(values: np.ndarray) -> tuple[float, float]:
 
 
 def level_boundary(grid: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Smallest ψ per η at which the predicted δ falls to ``level`` (log-linear between grid points).
+    """ψ per η from which the predicted δ stays at or below ``level`` (log-linear in log δ between grid
+    points: :func:`benign.theory.phase_change.crossing_ratio`, the project's one crossing finder).
 
     Returns ``ratio, noise_rate`` rows for the η > 0 whose δ crosses ``level`` inside the grid.
     """
     rows = []
     for eta, g in grid[grid["noise_rate"] > 0].groupby("noise_rate"):
         g = g.sort_values("ratio")
-        psi, d = g["ratio"].to_numpy(float), g["delta"].to_numpy(float)
-        ok = np.isfinite(d)
-        psi, d = psi[ok], d[ok]
-        below = np.flatnonzero(d <= level)
-        if below.size == 0:
-            continue
-        i = int(below[0])
-        if i == 0:
-            rows.append((psi[0], eta))
-            continue
-        la, lb = np.log(max(d[i - 1], 1e-300)), np.log(max(d[i], 1e-300))
-        t = (la - np.log(level)) / (la - lb) if la != lb else 1.0
-        rows.append((float(np.exp(np.log(psi[i - 1]) + t * (np.log(psi[i]) - np.log(psi[i - 1])))), eta))
+        log_d = np.log(np.clip(g["delta"].to_numpy(float), 1e-300, None))
+        psi = float(crossing_ratio(g["ratio"].to_numpy(float), log_d, np.log(level))[0])
+        if np.isfinite(psi):
+            rows.append((psi, eta))
     return pd.DataFrame(rows, columns=["ratio", "noise_rate"])
 
 
 def _draw(grid: pd.DataFrame, markers: pd.DataFrame | None, thresholds: RegimeThresholds, title: str,
           xlabel: str):
-    from benign.bridge.phase_plot import plot_phase_diagram
+    from benign.bridge.figures.phase_plot import plot_phase_diagram
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 

@@ -9,7 +9,7 @@
   training resumes from ``runs/<key>/checkpoint.pt``.
 
 Every executor only *computes*: each run's record is appended by the process that ran it
-(:func:`benign.bridge.runners.execute`), so killing the driver never loses a finished run.
+(:func:`benign.bridge.runs.execute.execute`), so killing the driver never loses a finished run.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from benign.bridge.runners import Outcome, RunTask, _one_line, execute, execute_shard
+from benign.bridge.runs.execute import Outcome, RunTask, _one_line, execute, execute_shard
 
 logger = logging.getLogger(__name__)
 

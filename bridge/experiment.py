@@ -4,7 +4,7 @@ An experiment file looks like::
 
     [experiment]
     name = "fmnist-width-noise"
-    kind = "train"            # "train" | "theory" (or a kind registered in benign.bridge.runners)
+    kind = "train"            # "train" | "theory" | "phase" (benign.bridge.kinds)
     source = "Nakkiran et al. 2020 ..."
     executor = "local"        # default executor; CLI --executor overrides
     results = "results/fmnist-width-noise"   # default results/<name>; CLI --results overrides
@@ -19,27 +19,28 @@ An experiment file looks like::
     [slurm]                   # optional options for the slurm executor (see executors.make_executor)
     timeout_min = 120
 
-Values are type-checked against the run-config dataclass fields and coerced (an int written for a
+The dialect is described in docs/bridge.md §2. Values are type-checked against the run-config
+dataclass fields and coerced (an int written for a
 float field becomes a float), so ``noise_rate = 0`` and ``noise_rate = 0.0`` give the same run key.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
 import itertools
 import json
 import os
-import re
 import tomllib
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benign.bridge.coerce import coerce, field_types
+from benign.bridge.kinds import get_kind
+from benign.bridge.runs.atomic import json_default
+from benign.bridge.values import check_name, parse_scalar
 
 TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm")
 EXPERIMENT_FIELDS = ("name", "kind", "source", "executor", "results", "description")
@@ -48,69 +49,6 @@ SLURM_FIELDS = {
     "timeout_min": int, "partition": str, "array_parallelism": int, "runs_per_job": int,
     "cpus_per_task": int, "gpus_per_node": int, "mem_gb": float, "max_num_timeout": int, "folder": str,
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class TheoryRunConfig:
-    """One simulation point of ``benign.theory.sweep.run_point`` (kind ``"theory"``).
-
-    ``params`` holds the model parameters ``run_point`` takes as keyword arguments (the fields of
-    ``benign.theory.sweep.SweepParams``: ``task``, ``snr``, ``ridge``, ``spectrum``, ...) as sorted
-    ``(name, value)`` pairs, defaults filled in, so the key does not depend on whether a default
-    was written out. In a TOML file they are plain fields next to the core ones.
-    """
-
-    estimator: str
-    n_samples: int
-    ratio: float
-    noise_rate: float
-    seed: int = 0
-    params: tuple[tuple[str, Any], ...] = ()
-
-    accepts_extra_fields: typing.ClassVar[bool] = True  # unknown TOML fields become ``params``
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TheoryRunConfig:
-        d = dict(d)
-        core = {f.name: d.pop(f.name) for f in dataclasses.fields(cls) if f.name in d and f.name != "params"}
-        params = dict(d.pop("params", ()))
-        params.update(d)  # any remaining field is a model parameter for run_point
-        missing = [n for n in ("estimator", "n_samples", "ratio", "noise_rate") if n not in core]
-        if missing:
-            raise ValueError(f"theory run config is missing {', '.join(missing)}; "
-                             "set them in [base] or [grid]")
-        resolved = _resolve_theory_params(params)
-        _check_theory_point(core, resolved)
-        return cls(**core, params=resolved)
-
-    def semantic_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "params"}
-        d.update(self.params)
-        return d
-
-
-def _check_theory_point(core: dict[str, Any], params: tuple[tuple[str, Any], ...]) -> None:
-    """Check the point with run_point's own rules now (estimator, sizes, noise rate, and whether the
-    estimator fits the task), so that a typo fails at load time instead of becoming one failed run per
-    grid point."""
-    try:
-        from benign.theory.sweep_point import check_point
-    except ImportError:  # theory not importable: run_point checks at run time
-        return
-    check_point(**core, **dict(params))
-
-
-def _resolve_theory_params(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """Validate model parameters against ``SweepParams`` and fill in its defaults."""
-    try:
-        from benign.theory.sweep import SweepParams
-    except ImportError:  # theory not importable: keep what was written, run_point checks at run time
-        return tuple(sorted(params.items()))
-    hints = field_types(SweepParams)
-    params = {k: coerce(v, hints[k], k) if k in hints else v for k, v in params.items()}
-    resolved = dataclasses.asdict(SweepParams.from_kwargs(**params))
-    return tuple(sorted(resolved.items()))
 
 
 @dataclass(frozen=True)
@@ -162,19 +100,7 @@ class Experiment:
 
 def canonical_json(obj: Any) -> str:
     """Sorted-key, whitespace-free JSON: the text a run key is hashed from."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default, allow_nan=True)
-
-
-def _json_default(obj: Any):
-    if isinstance(obj, Path):
-        return str(obj)
-    if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
-    if hasattr(obj, "item"):  # numpy scalar
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=json_default, allow_nan=True)
 
 
 def semantic_dict(config: Any) -> dict[str, Any]:
@@ -194,10 +120,9 @@ def config_key(kind: str, config: Any) -> str:
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
-    """``"base.epochs=3"`` -> ``("base", "epochs", 3)``; values go through ``ast.literal_eval``.
-
-    A value that is not a Python literal (``cuda``) is kept as a string, like nanoGPT's configurator.
-    """
+    """``"base.epochs=3"`` -> ``("base", "epochs", 3)``; the value grammar is
+    :func:`benign.bridge.values.parse_scalar` (``grid.ratio=geom:0.5:8:5`` gives a list; a value
+    that is not a literal, ``cuda``, stays a string)."""
     if "=" not in text:
         raise ValueError(f"--set {text!r}: expected SECTION.FIELD=VALUE, e.g. --set base.epochs=3")
     lhs, raw = text.split("=", 1)
@@ -205,11 +130,7 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     if section not in ("base", "grid", "experiment", "slurm") or not name:
         raise ValueError(f"--set {text!r}: the field must be base.NAME, grid.NAME, experiment.NAME "
                          "or slurm.NAME")
-    try:
-        value = ast.literal_eval(raw.strip())
-    except (ValueError, SyntaxError):
-        value = raw.strip()
-    return section, name, value
+    return section, name, parse_scalar(raw)
 
 
 # --------------------------------------------------------------------------- loading
@@ -300,12 +221,8 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
 
     slurm = {k: coerce(v, SLURM_FIELDS[k], f"slurm.{k}") for k, v in slurm.items()}
     name = _string(meta, "name", required=True)
-    if not _NAME_RE.match(name):
-        raise ValueError(f"[experiment] name {name!r} must be letters, digits, '.', '_' or '-' "
-                         "(it names a folder)")
+    check_name(name, "[experiment] name")
     kind = _string(meta, "kind", required=True)
-    from benign.bridge.runners import get_kind  # lazy: runners imports this module
-
     config_cls = get_kind(kind).config_class()
     runs = _expand(kind, config_cls, base, grid)
     if results is None:

@@ -1,106 +1,27 @@
-"""Run kinds (config class + runner) and the code that runs one run and records it.
+"""Run one run of any kind and record it: the runner, its tables, then one record in the store.
 
-A runner is ``runner(config, run_dir, *, device=None) -> dict`` returning
-``{"summary": {flat scalars}, "<table>": [row dicts], ...}``; ``run_dir`` is the run's own folder
-(checkpoints live there, so calling the runner again resumes). ``KINDS`` maps a kind name to its
-config class and runner; tests register fake kinds with :func:`register_kind`.
-
-Runners and config classes may be given as objects or as ``"module:attribute"`` strings; strings
-are imported only when used, so ``import benign.bridge`` never pulls in torch.
+A runner (:mod:`benign.bridge.kinds.base`) returns ``{"summary": {...}, "<table>": [rows]}``; each
+table is written to ``runs/<key>/<table>.jsonl`` before the record, so a record always points at
+complete artefacts (docs/bridge.md §5).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from benign.bridge.atomic import atomic_write_json, atomic_write_text
-from benign.bridge.config import semantic_dict
-from benign.bridge.store import FINAL_STATUSES, ResultsStore
+from benign.bridge.experiment import semantic_dict
+from benign.bridge.kinds.base import resolve
+from benign.bridge.runs.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from benign.bridge.runs.provenance import provenance
+from benign.bridge.runs.store import FINAL_STATUSES, ResultsStore
 
 logger = logging.getLogger(__name__)
-
-
-def resolve(ref: Any) -> Any:
-    """``"pkg.mod:attr"`` -> the attribute; anything else is returned as is."""
-    if not isinstance(ref, str):
-        return ref
-    module, _, attr = ref.partition(":")
-    try:
-        obj = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name in ("torch", "torchvision"):
-            msg = f"{ref} needs {exc.name}; install it with: pip install -e '.[empirical]'"
-            raise ImportError(msg) from None
-        raise
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of run: its config dataclass and its runner (objects or ``"module:attr"`` strings)."""
-
-    name: str
-    config: Any
-    runner: Any
-
-    def config_class(self) -> type:
-        return resolve(self.config)
-
-
-def run_train(config, run_dir: Path, *, device: str | None = None) -> dict:
-    """Kind ``train``: ``benign.empirical.train.run_training`` (resumes from run_dir/checkpoint.pt).
-
-    The device is resolved here (run_training's rule: CUDA when available) and recorded in the
-    summary as e.g. ``"cuda (NVIDIA H100 80GB HBM3)"``, so ``prov_device`` says where the run trained
-    even when the config left the device to auto-detection.
-    """
-    import torch
-    from benign.empirical.train import run_training
-
-    device = device or config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    result = run_training(config, run_dir, device=device, progress=False)
-    label = str(device)
-    if label.startswith("cuda") and torch.cuda.is_available():
-        label = f"{label} ({torch.cuda.get_device_name(torch.device(label))})"
-    return {**result, "summary": {**result.get("summary", {}), "device": label}}
-
-
-def run_theory(config, run_dir: Path, *, device: str | None = None) -> dict:
-    """Kind ``theory``: one ``benign.theory.sweep.run_point`` simulation point (no artefacts)."""
-    from benign.theory.sweep import run_point
-
-    params = dict(config.params)
-    return {"summary": run_point(config.estimator, config.n_samples, config.ratio, config.noise_rate,
-                                 config.seed, **params)}
-
-
-KINDS: dict[str, Kind] = {
-    "train": Kind("train", "benign.empirical.train:TrainConfig", run_train),
-    "theory": Kind("theory", "benign.bridge.config:TheoryRunConfig", run_theory),
-}
-
-
-def register_kind(name: str, config: Any, runner: Any) -> Kind:
-    """Add (or replace) a kind; returns it."""
-    KINDS[name] = Kind(name, config, runner)
-    return KINDS[name]
-
-
-def get_kind(name: str) -> Kind:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise ValueError(f"unknown experiment kind {name!r} (choices: {', '.join(KINDS)})") from None
 
 
 # --------------------------------------------------------------------------- one run
@@ -161,7 +82,7 @@ def execute(task: RunTask, device: str | None = None) -> Outcome:
     if status in FINAL_STATUSES:
         for name, rows in result.items():
             if name != "summary" and isinstance(rows, list):
-                atomic_write_json(run_dir / f"{name}.json", rows)  # artefacts land before the record
+                atomic_write_jsonl(run_dir / f"{name}.jsonl", rows)  # artefacts land before the record
     record = make_record(task, status, summary, error=error, device=device, resumed=resumed, elapsed=elapsed)
     store.append(record)
     return Outcome(task.key, status, error, elapsed)
@@ -170,8 +91,6 @@ def execute(task: RunTask, device: str | None = None) -> Outcome:
 def make_record(task: RunTask, status: str, summary: dict, *, error: str | None, device: str | None,
                 resumed: bool, elapsed: float) -> dict:
     """Flat record: identity, config fields, result scalars, then ``prov_*`` provenance."""
-    from benign.bridge.provenance import provenance
-
     config = semantic_dict(task.config)
     record = {"key": task.key, "experiment": task.experiment, "kind": task.kind, "status": status}
     record.update({k: v for k, v in config.items() if k not in record})

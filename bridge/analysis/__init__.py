@@ -1,0 +1,1 @@
+"""benign.bridge.analysis (docs/bridge.md §1)."""

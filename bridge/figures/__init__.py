@@ -1,0 +1,1 @@
+"""benign.bridge.figures (docs/bridge.md §1)."""

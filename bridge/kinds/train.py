@@ -1,0 +1,42 @@
+"""Kind ``train``: one width-k network trained on noisy labels (``benign.empirical``).
+
+Config: :class:`benign.empirical.train_config.TrainConfig` (named as a string: importing empirical
+imports torch, which theory-only commands must not need). The trainer writes the run's tables
+itself (``epochs.jsonl``, ``sharpness.jsonl`` in the run folder, docs/bridge.md §5), so the runner
+returns only the summary. Report: :func:`benign.bridge.report.analyze.analyze`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benign.bridge.kinds.base import Kind
+
+
+def run_train(config, run_dir: Path, *, device: str | None = None) -> dict:
+    """``benign.empirical.train.run_training`` (resumes from run_dir/checkpoint.pt).
+
+    The device is resolved here (run_training's rule: CUDA when available) and recorded in the
+    summary as e.g. ``"cuda (NVIDIA H100 80GB HBM3)"``, so ``prov_device`` says where the run trained
+    even when the config left the device to auto-detection.
+    """
+    import torch  # optional dependency: only a train run needs it
+    from benign.empirical.train import run_training
+
+    device = device or config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    result = run_training(config, run_dir, device=device, progress=False)
+    label = str(device)
+    if label.startswith("cuda") and torch.cuda.is_available():
+        label = f"{label} ({torch.cuda.get_device_name(torch.device(label))})"
+    return {"summary": {**result.get("summary", {}), "device": label}}
+
+
+def report(exp, runs, epochs, sharpness, out, *, notes, thresholds):
+    """Measured regimes, alignment with the predicted phase diagram, curves, HTML page."""
+    from benign.bridge.report.analyze import analyze  # matplotlib: imported when a report is drawn
+
+    return analyze(runs, out, epochs=epochs, sharpness=sharpness, title=exp.name, source=exp.source,
+                   config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes, thresholds=thresholds)
+
+
+KIND = Kind("train", "benign.empirical.train_config:TrainConfig", run_train, report)

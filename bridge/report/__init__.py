@@ -1,0 +1,1 @@
+"""benign.bridge.report (docs/bridge.md §1)."""

@@ -1,0 +1,1 @@
+"""benign.bridge.runs (docs/bridge.md §1)."""
