@@ -7,20 +7,33 @@ allow-list (numpy arrays, ``random.getstate()`` tuples holding big ints) is conv
 The write is atomic: temp file in the same folder, flush + fsync, ``os.replace``. A SIGKILL during the
 save leaves the previous checkpoint intact (Lightning-AI/pytorch-lightning #19970 is the failure this
 avoids); stale ``*.tmp`` files from such a kill are removed by :func:`remove_stale_temp_files`.
+
+Concurrency: a temp file carries its writer's pid (``.<name>.<pid>.<random>.tmp``), and a run folder is
+trained by one process at a time under :func:`run_lock` (``fcntl.flock`` on ``<run>/.train.lock``, released
+by the kernel when the holder dies). Cleanup never deletes another live process's in-flight temp file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import logging
 import os
 import random
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "RunLocked",
+    "run_lock",
+    "LOCK_NAME",
     "atomic_file",
     "atomic_write_bytes",
     "save_checkpoint",
@@ -49,7 +62,8 @@ def atomic_file(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The pid in the name tells cleanup whose file it is (see remove_stale_temp_files).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; results should be readable like any other file
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -97,13 +111,86 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return obj
 
 
-def remove_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Delete ``.*.tmp`` leftovers of a save that was killed before ``os.replace``; returns how many."""
+#: mkstemp's random part is [a-z0-9_]: the pid is the last dotted number before it.
+_PID_TMP = re.compile(r"\.(\d+)\.[a-z0-9_]+\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, names=()) -> int:
+    """Delete ``.*.tmp`` leftovers of saves killed before ``os.replace``; returns how many.
+
+    A temp file is stale when its writer, the pid in its name (:func:`atomic_file`), is no longer
+    alive on this host, or when it is the temp of one of ``names``: files that only the holder of
+    :func:`run_lock` writes, so pass ``names`` only while holding that lock (this is also what makes
+    cleanup right on a folder shared between hosts, where a pid means nothing). Temp files of other
+    writers (no pid in the name, e.g. the bridge's ``run.json``) are left alone.
+    """
     n = 0
     for tmp in Path(folder).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
+        mine = any(tmp.name.startswith(f".{name}.") for name in names)
+        match = _PID_TMP.search(tmp.name)
+        if mine or (match is not None and not _pid_alive(int(match.group(1)))):
+            tmp.unlink(missing_ok=True)
+            n += 1
     return n
+
+
+LOCK_NAME = ".train.lock"
+
+
+class RunLocked(BlockingIOError):
+    """Another process holds the run folder's lock: it is training that run right now."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike, *, blocking: bool = True):
+    """Hold the exclusive lock of a run folder for the ``with`` block (``fcntl.flock`` on ``.train.lock``).
+
+    Parameters
+    ----------
+    run_dir : the run's folder (must exist).
+    blocking : wait for the holder to finish (True), or raise :class:`RunLocked` at once (False).
+
+    The kernel releases the lock when its holder exits or is killed, so a crashed run never leaves
+    its folder locked. On a filesystem without ``flock`` support the block runs unlocked, with a
+    warning.
+    """
+    path = Path(run_dir) / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+    try:
+        try:
+            _flock(fd, path, blocking)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            log.warning("cannot lock %s (%s): concurrent runs on this folder are not excluded", path, exc)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # who holds it, for the message of the next one
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _flock(fd: int, path: Path, blocking: bool) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+    if not blocking:
+        raise RunLocked(f"run folder {path.parent} is being trained by another process "
+                        f"(pid {holder}); wait for it to finish or use another folder") from None
+    log.info("run folder %s is being trained by pid %s; waiting for it to finish", path.parent, holder)
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def capture_rng_state() -> dict[str, torch.Tensor]:

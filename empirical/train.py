@@ -10,6 +10,12 @@ training points, noisy training points (at their noisy and their true labels) an
 Files written into ``run_dir``: ``checkpoint.pt`` (atomic, ``torch.load(weights_only=True)``-loadable),
 ``noise_mask.npy``, ``epochs.jsonl``, ``sharpness.jsonl``, ``config.json``, ``summary.json``.
 
+Concurrency and threads: a run folder is trained by one process at a time (:func:`checkpoint.run_lock`,
+held from the checkpoint read to the last record write; a second process waits, then finds the run
+finished or resumes it). The torch intra-op thread count is fixed when a run starts, saved in its
+checkpoint and summary (``threads``) and restored on resume, because CPU kernels reduce in another order
+with another thread count and a resumed run would otherwise not be bit-identical.
+
 Device: on CUDA the data sit on the GPU as ``uint8``, augmentation runs there, the forward pass is bf16
 autocast with ``channels_last`` (and ``torch.compile`` with ``compile=True``); several runs in one process
 (:func:`run_many`, or repeated :func:`run_training` calls, e.g. from a bridge worker) share the loaded,
@@ -29,10 +35,12 @@ import torch
 
 from . import trainer as T
 from .checkpoint import (
+    RunLocked,
     capture_rng_state,
     load_checkpoint,
     remove_stale_temp_files,
     restore_rng_state,
+    run_lock,
     save_checkpoint,
 )
 
@@ -47,9 +55,13 @@ from .train_config import (  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "run_training", "run_many", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES"]
+__all__ = ["TrainConfig", "run_training", "run_many", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES",
+           "RunLocked", "RUN_FILES"]
 
 CHECKPOINT_FORMAT = 1
+#: Files only the holder of the run lock writes (their stale temp files are removed under the lock).
+RUN_FILES = ("checkpoint.pt", "noise_mask.npy", "epochs.jsonl", "sharpness.jsonl", "config.json",
+             "summary.json")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -131,6 +143,7 @@ def run_training(
     progress: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    wait: bool = True,
 ) -> dict:
     """Train (or resume, or just reload a finished) run and return its records.
 
@@ -143,6 +156,8 @@ def run_training(
     progress : tqdm bar over the optimiser steps.
     on_epoch : called with each new epoch record (the CLI prints its table row from it).
     on_step : called as ``on_step(epoch, step_in_epoch)`` after every optimiser step.
+    wait : when another process is training this run folder, wait for it (then reload or resume what
+        it left), or raise :class:`RunLocked` at once (``wait=False``; nothing is written).
 
     Returns
     -------
@@ -156,11 +171,16 @@ def run_training(
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"run folder {run_dir} is a file; give a folder (--out) for the run's records")
     run_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(run_dir)
-    state = _Run(config, run_dir, dev)
-    if not state.finished:
-        state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
-    return state.results()
+    threads = torch.get_num_threads()
+    with run_lock(run_dir, blocking=wait):
+        remove_stale_temp_files(run_dir, names=RUN_FILES)
+        try:
+            state = _Run(config, run_dir, dev)
+            if not state.finished:
+                state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
+            return state.results()
+        finally:
+            torch.set_num_threads(threads)  # the run's own count was process-wide; give it back
 
 
 def run_many(configs: list[TrainConfig], run_dirs: list[str | os.PathLike], **kwargs) -> list[dict]:
@@ -181,6 +201,9 @@ class _Run:
 
         self.config, self.run_dir, self.device = config, run_dir, device
         self.cuda = device.type == "cuda"
+        self.ckpt_path = run_dir / "checkpoint.pt"
+        ck = load_checkpoint(self.ckpt_path, map_location=device) if self.ckpt_path.exists() else None
+        self.threads = _run_threads(ck, run_dir)
         fast = T.fast_path(device)
         self.amp = bool(config.amp and fast)
         data = prepare_data(config, device)
@@ -205,9 +228,8 @@ class _Run:
         self.sharp: list[dict] = []
         self.epoch_done, self.step, self.wall_s = 0, 0, 0.0
         self.finished = self.diverged = False
-        self.ckpt_path = run_dir / "checkpoint.pt"
-        if self.ckpt_path.exists():
-            self._restore(load_checkpoint(self.ckpt_path, map_location=device))
+        if ck is not None:
+            self._restore(ck)
         else:
             T.save_npy(run_dir / "noise_mask.npy", np.asarray(self.noisy.flipped, dtype=bool))
             T.write_json(run_dir / "config.json", config.to_dict())
@@ -234,6 +256,7 @@ class _Run:
             "finished": self.finished,
             "diverged": self.diverged,
             "wall_s": self.wall_s,
+            "threads": self.threads,
         }
 
     def _mask(self) -> torch.Tensor:
@@ -355,7 +378,7 @@ class _Run:
              "n_params": self.n_params, "ratio": self.n_params / c.n_samples,
              "n_noisy": int(np.asarray(self.noisy.flipped).sum()), "epochs_budget": c.epochs,
              "epochs_run": len(recs), "finished": self.finished, "diverged": self.diverged,
-             "wall_s": self.wall_s}
+             "wall_s": self.wall_s, "threads": self.threads}
         if not recs:
             return s
         last = recs[-1]
@@ -375,3 +398,17 @@ class _Run:
             s[f"interpolation_epoch_{tag}"] = first
             s[f"interpolated_{tag}"] = bool(last[f"interpolated_{tag}"])
         return s
+
+
+def _run_threads(ck: dict | None, run_dir: Path) -> int:
+    """Set and return the run's intra-op thread count: the checkpoint's, else this process's current one."""
+    now = torch.get_num_threads()
+    saved = None if ck is None else ck.get("threads")
+    if saved is None:  # a new run (or a checkpoint from before threads were recorded): fix it now
+        return now
+    saved = int(saved)
+    if saved != now:
+        log.info("resuming %s with its %d intra-op thread(s), not this process's %d, for a bit-identical "
+                 "continuation", run_dir, saved, now)
+        torch.set_num_threads(saved)
+    return saved
