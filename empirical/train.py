@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from .train_config import (  # noqa: F401
     MODEL_NAMES,
     NON_SEMANTIC,
     TrainConfig,
+    check_machine,
     sharpness_schedule,
 )
 
@@ -62,6 +64,15 @@ CHECKPOINT_FORMAT = 1
 #: Files only the holder of the run lock writes (their stale temp files are removed under the lock).
 RUN_FILES = ("checkpoint.pt", "noise_mask.npy", "epochs.jsonl", "sharpness.jsonl", "config.json",
              "summary.json")
+
+
+#: torch's allocation failures are RuntimeErrors (CPU allocator, CUDA OutOfMemoryError); these texts say so.
+_OOM = re.compile(r"out of memory|can't allocate memory|not enough memory", re.IGNORECASE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -164,9 +175,10 @@ def run_training(
     dict with ``summary`` (flat scalars), ``epochs`` (one flat dict per epoch), ``sharpness``
     (flat dicts: epoch, subset ∈ {clean, noisy_noisy_label, noisy_true_label, test}, mean, std, n).
     """
+    if not os.fspath(run_dir):  # Path("") is the current folder: records would land among the user's files
+        raise ValueError("the run folder is empty; give a folder (--out) for the run's records")
+    check_machine(config, device)
     dev = torch.device(device or config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(dev)!r} requested but no CUDA GPU is available; use device 'cpu'")
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"run folder {run_dir} is a file; give a folder (--out) for the run's records")
@@ -179,6 +191,12 @@ def run_training(
             if not state.finished:
                 state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
             return state.results()
+        except (MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and not _OOM.search(str(exc)):
+                raise
+            # The checkpoint of the last finished step is intact: the run resumes once it fits.
+            raise ValueError(f"out of memory on {dev.type} training {run_dir} ({_first_line(exc)}); reduce "
+                             "batch_size, width, n_samples, n_test or resolution") from None
         finally:
             torch.set_num_threads(threads)  # the run's own count was process-wide; give it back
 
