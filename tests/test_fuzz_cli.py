@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from benign.bridge.cli import main
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
@@ -31,7 +31,8 @@ NUMBERS = st.one_of(st.sampled_from([0, 1, -1, 2, 7, 0.5, 1e-300, 1e300, 2**62, 
 WORDS = st.sampled_from(["", "cpu", "cuda", "tpu", "log", "none", "gmm", "linear", "regression",
                          "bilevel", "spiked", "powerlaw", "max_margin", "min_norm", "adam", "sgd",
                          "synthetic", "cifar10",
-                         "../x", "a,b", "1,2", "geom:0.1:1:3", "1e400", "nan", "-3", "ünï"])
+                         "../x", "a,b", "1,2", "geom:0.1:1:3", "1e400", "nan", "-3", "ünï", "cuda:x"])
+SNRS = st.sampled_from(["1e-300", "1e-9", "1000", "1e6", "1e300", "3", "inf", "0", "-1", "nan", "x"])
 SCALARS = st.one_of(NUMBERS, WORDS, st.booleans(), st.text(max_size=8))
 VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3))
 
@@ -140,6 +141,7 @@ def _flags(names):
 
 @FUZZ
 @given(flags=_flags(TRAIN_FLAGS))
+@example(flags=["--device", "cuda:x"])
 def test_train_flags_pass_their_checks_or_fail_in_one_line(flags, capsys, monkeypatch):
     monkeypatch.setattr("benign.empirical.train._Run", _NoRun)
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +170,7 @@ SWEEP_FLAGS = {
 
 @FUZZ
 @given(flags=st.fixed_dictionaries({}, optional=SWEEP_FLAGS))
+@example(flags={"--n-samples": "100000000"})
 def test_theory_sweep_flags_run_or_fail_in_one_line(flags, capsys, monkeypatch):
     monkeypatch.setattr("benign.bridge.figures.save_figure", lambda *a, **k: {})
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,13 +182,16 @@ def test_theory_sweep_flags_run_or_fail_in_one_line(flags, capsys, monkeypatch):
 PHASE_FLAGS = {
     "--ratios": SMALL_RATIOS,
     "--noise-rates": st.one_of(WORDS, st.sampled_from(["0,0.1", "lin:0:0.4:3", "0.7", "lin:0:0.4:0"])),
-    "--snr": st.one_of(WORDS, NUMBERS.map(str)),
+    "--snr": st.one_of(SNRS, WORDS, NUMBERS.map(str)),
     "--tolerance": st.one_of(WORDS, NUMBERS.map(str)),
 }
 
 
 @FUZZ
 @given(flags=st.fixed_dictionaries({}, optional=PHASE_FLAGS))
+@example(flags={"--snr": "1e-300"})  # the root-bracket failures
+@example(flags={"--ratios": "1,1e300"})
+@example(flags={"--snr": "1000"})
 def test_theory_phase_flags_run_or_fail_in_one_line(flags, capsys, monkeypatch):
     monkeypatch.setattr("benign.bridge.figures.save_figure", lambda *a, **k: {})
     with tempfile.TemporaryDirectory() as tmp:
