@@ -235,3 +235,50 @@ def test_two_concurrent_benign_runs_record_each_run_once(concurrent_run):
     *_, tmp = concurrent_run
     keys = [r["key"] for r in _run_records(tmp / "both") if r["status"] == "done"]
     assert sorted(keys) == sorted(set(keys))
+
+
+# ------------------------------------------------------------------------------ benign run, other --workers
+
+def _no_thread_env() -> dict:
+    # The local executor gives workers cpus // workers threads only where OMP_NUM_THREADS is unset.
+    return {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def _run_local(exp: Path, results: Path, workers: int, **kw) -> subprocess.Popen:
+    argv = ["run", str(exp), "--results", str(results), "--executor", "local", "--workers", str(workers)]
+    return subprocess.Popen([sys.executable, "-m", "benign.bridge", *argv], env=_no_thread_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores for two different thread counts")
+def test_benign_run_killed_then_resumed_with_other_workers_is_bit_identical(tmp_path):
+    epochs = 12
+    exp = _experiment(tmp_path)
+    exp.write_text(exp.read_text().replace("epochs = 3", f"epochs = {epochs}"))
+    lone = _run_local(exp, tmp_path / "lone", workers=2)  # two workers: one thread each
+    _, err = lone.communicate(timeout=SPAWN_TIMEOUT)
+    assert lone.returncode == 0, err[-2000:]
+
+    first = _run_local(exp, tmp_path / "cut", workers=2, start_new_session=True)
+    deadline = time.monotonic() + SPAWN_TIMEOUT
+    started = lambda: [f for f in (tmp_path / "cut" / "runs").glob("*/epochs.jsonl")  # noqa: E731
+                       if f.read_text().strip()]
+    while len(started()) < 2 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)  # driver and workers, mid-run
+    first.communicate()
+    assert not (tmp_path / "cut" / "parts").exists() or not _run_records(tmp_path / "cut"), \
+        "a run finished before the kill; make the runs longer"
+    second = _run_local(exp, tmp_path / "cut", workers=1)  # one worker: every core's threads
+    _, err = second.communicate(timeout=SPAWN_TIMEOUT)
+    assert second.returncode == 0, err[-2000:]
+
+    want = {r["key"]: r for r in _run_records(tmp_path / "lone")}
+    got = {r["key"]: r for r in _run_records(tmp_path / "cut")}
+    assert set(got) == set(want) and all(r["status"] == "done" for r in got.values())
+    assert all(r["prov_resumed"] for r in got.values())
+    for key in want:
+        assert _result_columns(got[key]) == _result_columns(want[key])
+        assert want[key]["threads"] == 1
+        _assert_same_run(tmp_path / "cut" / "runs" / key, tmp_path / "lone" / "runs" / key)
