@@ -4,17 +4,19 @@ A write goes to a temp file ``.<name>.<random>.tmp`` in the target's folder, is 
 ``os.replace``-d over the target, and the folder is fsynced: a crash at any point leaves the old file or the
 new one, never a torn one (Lightning-AI/pytorch-lightning #19970 is the failure this avoids). The result has
 the permissions a plain ``open(path, "wb")`` would give it (0666 minus the umask at write time), not
-``mkstemp``'s 0600. Leftover temp files of a killed write are removed by :func:`remove_stale_temp_files`.
+``mkstemp``'s 0600. Leftover temp files of a killed write are removed by
+:func:`remove_stale_temp_files`; a temp name carries its writer's pid (``.<name>.<pid>.<random>.tmp``) so that cleanup spares live writers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_file", "atomic_write_bytes", "remove_stale_temp_files"]
+__all__ = ["atomic_file", "atomic_write_bytes", "remove_stale_temp_files", "file_mode"]
 
 
 def _current_umask() -> int:
@@ -32,6 +34,11 @@ def _current_umask() -> int:
     return mask
 
 
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file now (0666 minus the umask)."""
+    return 0o666 & ~_current_umask()
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike):
     """Open a binary file that replaces ``path`` only when the ``with`` block succeeds.
@@ -46,9 +53,10 @@ def atomic_file(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The pid in the name tells cleanup whose file it is (see remove_stale_temp_files).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_current_umask())  # mkstemp makes 0600; match a plain open()
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; match a plain open()
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -67,13 +75,38 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
-def remove_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Delete ``.*.tmp`` leftovers of a write that was killed before ``os.replace``; returns how many."""
+#: mkstemp's random part is [a-z0-9_]: the pid is the last dotted number before it.
+_PID_TMP = re.compile(r"\.(\d+)\.[a-z0-9_]+\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, names=()) -> int:
+    """Delete ``.*.tmp`` leftovers of saves killed before ``os.replace``; returns how many.
+
+    A temp file is stale when its writer, the pid in its name (:func:`atomic_file`), is no longer
+    alive on this host, or when it is the temp of one of ``names``: files that only the holder of
+    :func:`run_lock` writes, so pass ``names`` only while holding that lock (this is also what makes
+    cleanup right on a folder shared between hosts, where a pid means nothing). Temp files of other
+    writers (no pid in the name, e.g. the bridge's ``run.json``) are left alone.
+    """
     n = 0
     for tmp in Path(folder).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
+        mine = any(tmp.name.startswith(f".{name}.") for name in names)
+        match = _PID_TMP.search(tmp.name)
+        if mine or (match is not None and not _pid_alive(int(match.group(1)))):
+            tmp.unlink(missing_ok=True)
+            n += 1
     return n
+
 
 
 def _fsync_dir(folder: Path) -> None:

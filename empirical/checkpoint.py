@@ -7,10 +7,18 @@ allow-list (numpy arrays, ``random.getstate()`` tuples holding big ints) is conv
 The write is atomic (:func:`benign.empirical.atomic.atomic_file`): a SIGKILL during the save leaves the
 previous checkpoint intact; stale ``*.tmp`` files from such a kill are removed by
 :func:`benign.empirical.atomic.remove_stale_temp_files`.
+
+Concurrency: a run folder is trained by one process at a time under :func:`run_lock` (``fcntl.flock``
+on ``<run>/.train.lock``, released by the kernel when the holder dies), and a temp file carries its
+writer's pid, so cleanup never deletes another live process's in-flight file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import logging
 import os
 import random
 from pathlib import Path
@@ -18,9 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import atomic_file
+from .atomic import atomic_file, file_mode
+
+log = logging.getLogger(__name__)
 
 __all__ = [
+    "RunLocked",
+    "run_lock",
+    "LOCK_NAME",
     "save_checkpoint",
     "load_checkpoint",
     "capture_rng_state",
@@ -53,6 +66,57 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(obj, dict):
         raise ValueError(f"checkpoint {path} does not hold a dict; delete it to restart the run")
     return obj
+
+
+LOCK_NAME = ".train.lock"
+
+
+class RunLocked(BlockingIOError):
+    """Another process holds the run folder's lock: it is training that run right now."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike, *, blocking: bool = True):
+    """Hold the exclusive lock of a run folder for the ``with`` block (``fcntl.flock`` on ``.train.lock``).
+
+    Parameters
+    ----------
+    run_dir : the run's folder (must exist).
+    blocking : wait for the holder to finish (True), or raise :class:`RunLocked` at once (False).
+
+    The kernel releases the lock when its holder exits or is killed, so a crashed run never leaves
+    its folder locked. On a filesystem without ``flock`` support the block runs unlocked, with a
+    warning.
+    """
+    path = Path(run_dir) / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode())
+    try:
+        try:
+            _flock(fd, path, blocking)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            log.warning("cannot lock %s (%s): concurrent runs on this folder are not excluded", path, exc)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # who holds it, for the message of the next one
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _flock(fd: int, path: Path, blocking: bool) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+    if not blocking:
+        raise RunLocked(f"run folder {path.parent} is being trained by another process "
+                        f"(pid {holder}); wait for it to finish or use another folder") from None
+    log.info("run folder %s is being trained by pid %s; waiting for it to finish", path.parent, holder)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
 
 
 def capture_rng_state() -> dict[str, torch.Tensor]:

@@ -10,6 +10,12 @@ training points, noisy training points (at their noisy and their true labels) an
 Files written into ``run_dir``: ``checkpoint.pt`` (atomic, ``torch.load(weights_only=True)``-loadable),
 ``noise_mask.npy``, ``epochs.jsonl``, ``sharpness.jsonl``, ``config.json``, ``summary.json``.
 
+Concurrency and threads: a run folder is trained by one process at a time (:func:`checkpoint.run_lock`,
+held from the checkpoint read to the last record write; a second process waits, then finds the run
+finished or resumes it). The torch intra-op thread count is fixed when a run starts, saved in its
+checkpoint and summary (``threads``) and restored on resume, because CPU kernels reduce in another order
+with another thread count and a resumed run would otherwise not be bit-identical.
+
 Device: on CUDA the data sit on the GPU as ``uint8``, augmentation runs there, the forward pass is bf16
 autocast with ``channels_last`` (and ``torch.compile`` with ``compile=True``); several runs in one process
 (repeated :func:`run_training` calls, e.g. from a bridge worker) share the loaded, device-resident data.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,21 +38,35 @@ import torch
 from . import trainer as T
 from .atomic import remove_stale_temp_files
 from .checkpoint import (
+    RunLocked,
     capture_rng_state,
     load_checkpoint,
     restore_rng_state,
+    run_lock,
     save_checkpoint,
 )
-from .train_config import sharpness_schedule
+from .train_config import check_machine, sharpness_schedule
 
 if TYPE_CHECKING:
     from .train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_training", "prepare_data"]
+__all__ = ["run_training", "prepare_data", "RunLocked", "RUN_FILES"]
 
 CHECKPOINT_FORMAT = 1
+#: Files only the holder of the run lock writes (their stale temp files are removed under the lock).
+RUN_FILES = ("checkpoint.pt", "noise_mask.npy", "epochs.jsonl", "sharpness.jsonl", "config.json",
+             "summary.json")
+
+
+#: torch's allocation failures are RuntimeErrors (CPU allocator, CUDA OutOfMemoryError); these texts say so.
+_OOM = re.compile(r"out of memory|can't allocate memory|not enough memory", re.IGNORECASE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -122,6 +143,7 @@ def run_training(
     progress: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    wait: bool = True,
 ) -> dict:
     """Train (or resume, or just reload a finished) run and return its records.
 
@@ -134,24 +156,38 @@ def run_training(
     progress : tqdm bar over the optimiser steps.
     on_epoch : called with each new epoch record (the CLI prints its table row from it).
     on_step : called as ``on_step(epoch, step_in_epoch)`` after every optimiser step.
+    wait : when another process is training this run folder, wait for it (then reload or resume what
+        it left), or raise :class:`RunLocked` at once (``wait=False``; nothing is written).
 
     Returns
     -------
     dict with ``summary`` (flat scalars), ``epochs`` (one flat dict per epoch), ``sharpness``
     (flat dicts: epoch, subset ∈ {clean, noisy_noisy_label, noisy_true_label, test}, mean, std, n).
     """
+    if not os.fspath(run_dir):  # Path("") is the current folder: records would land among the user's files
+        raise ValueError("the run folder is empty; give a folder (--out) for the run's records")
+    check_machine(config, device)
     dev = torch.device(device or config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(dev)!r} requested but no CUDA GPU is available; use device 'cpu'")
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"run folder {run_dir} is a file; give a folder (--out) for the run's records")
     run_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(run_dir)
-    state = _Run(config, run_dir, dev)
-    if not state.finished:
-        state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
-    return state.results()
+    threads = torch.get_num_threads()
+    with run_lock(run_dir, blocking=wait):
+        remove_stale_temp_files(run_dir, names=RUN_FILES)
+        try:
+            state = _Run(config, run_dir, dev)
+            if not state.finished:
+                state.train(progress=progress, on_epoch=on_epoch, on_step=on_step)
+            return state.results()
+        except (MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and not _OOM.search(str(exc)):
+                raise
+            # The checkpoint of the last finished step is intact: the run resumes once it fits.
+            raise ValueError(f"out of memory on {dev.type} training {run_dir} ({_first_line(exc)}); reduce "
+                             "batch_size, width, n_samples, n_test or resolution") from None
+        finally:
+            torch.set_num_threads(threads)  # the run's own count was process-wide; give it back
 
 
 # ------------------------------------------------------------------------------------ run state
@@ -165,6 +201,9 @@ class _Run:
 
         self.config, self.run_dir, self.device = config, run_dir, device
         self.cuda = device.type == "cuda"
+        self.ckpt_path = run_dir / "checkpoint.pt"
+        ck = load_checkpoint(self.ckpt_path, map_location=device) if self.ckpt_path.exists() else None
+        self.threads = _run_threads(ck, run_dir)
         fast = T.fast_path(device)
         self.amp = bool(config.amp and fast)
         data = prepare_data(config, device)
@@ -190,9 +229,8 @@ class _Run:
         self.sharp: list[dict] = []
         self.epoch_done, self.step, self.wall_s = 0, 0, 0.0
         self.finished = self.diverged = False
-        self.ckpt_path = run_dir / "checkpoint.pt"
-        if self.ckpt_path.exists():
-            self._restore(load_checkpoint(self.ckpt_path, map_location=device))
+        if ck is not None:
+            self._restore(ck)
         else:
             T.save_npy(run_dir / "noise_mask.npy", np.asarray(self.noisy.flipped, dtype=bool))
             T.write_json(run_dir / "config.json", config.to_dict())
@@ -219,6 +257,7 @@ class _Run:
             "finished": self.finished,
             "diverged": self.diverged,
             "wall_s": self.wall_s,
+            "threads": self.threads,
         }
 
     def _mask(self) -> torch.Tensor:
@@ -340,7 +379,7 @@ class _Run:
              "n_params": self.n_params, "ratio": self.n_params / c.n_samples,
              "n_noisy": int(np.asarray(self.noisy.flipped).sum()), "epochs_budget": c.epochs,
              "epochs_run": len(recs), "finished": self.finished, "diverged": self.diverged,
-             "wall_s": self.wall_s, "data_source": self.data_source}
+             "wall_s": self.wall_s, "data_source": self.data_source, "threads": self.threads}
         if not recs:
             return s
         last = recs[-1]
@@ -360,3 +399,17 @@ class _Run:
             s[f"interpolation_epoch_{tag}"] = first
             s[f"interpolated_{tag}"] = bool(last[f"interpolated_{tag}"])
         return s
+
+
+def _run_threads(ck: dict | None, run_dir: Path) -> int:
+    """Set and return the run's intra-op thread count: the checkpoint's, else this process's current one."""
+    now = torch.get_num_threads()
+    saved = None if ck is None else ck.get("threads")
+    if saved is None:  # a new run (or a checkpoint from before threads were recorded): fix it now
+        return now
+    saved = int(saved)
+    if saved != now:
+        log.info("resuming %s with its %d intra-op thread(s), not this process's %d, for a bit-identical "
+                 "continuation", run_dir, saved, now)
+        torch.set_num_threads(saved)
+    return saved

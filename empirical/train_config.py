@@ -9,16 +9,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import trainer as T
+from .data import DATASETS
 from .noise import NOISE_KINDS
+from .params import param_count
 from .sharpness import KINDS as SHARPNESS_KINDS
 
 __all__ = ["TrainConfig", "sharpness_schedule", "DATASET_NAMES", "MODEL_NAMES", "TRAIN_NOISE_KINDS",
-           "NON_SEMANTIC"]
+           "NON_SEMANTIC", "MAX_EPOCHS", "MAX_RUN_BYTES", "estimated_bytes", "check_machine"]
 
 DATASET_NAMES = ("cifar10", "imagenet-subset", "fashion-mnist", "fashion-mnist-subset", "synthetic")
 MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
@@ -28,6 +31,11 @@ MODEL_NAMES = ("preact_resnet18", "cnn5", "resnet50")
 TRAIN_NOISE_KINDS = tuple(k for k in NOISE_KINDS if k not in ("asymmetric", "cifar10n"))
 #: Fields that do not change results (paths, devices, speed knobs, checkpoint cadence).
 NON_SEMANTIC = frozenset({"data_root", "device", "compile", "amp", "checkpoint_every"})
+#: Largest epoch budget accepted: 25x Nakkiran et al.'s longest (4K epochs); beyond it is a typo.
+MAX_EPOCHS = 100_000
+#: A config whose data and model state alone exceed this (1 TiB) is refused on any machine.
+MAX_RUN_BYTES = 2**40
+_OPTIMIZER_COPIES = 4  # weights, gradients and Adam's two moments, float32
 
 
 @dataclass(frozen=True)
@@ -164,9 +172,87 @@ def _validate(c: TrainConfig) -> None:
          "must be None or a folder path")
     need(c.sharpness_kind in SHARPNESS_KINDS, "sharpness_kind",
          f"must be one of {', '.join(SHARPNESS_KINDS)}")
-    need(c.device in (None, "cpu", "cuda") or str(c.device).startswith("cuda:"), "device",
+    need(c.device in (None, "cpu") or (isinstance(c.device, str) and re.fullmatch(r"cuda(:\d+)?", c.device)),
+         "device",
          "must be None, 'cpu' or 'cuda[:i]'")
-    sharpness_schedule(c.sharpness_epochs, c.epochs)  # raises on a malformed spec
+    need(c.epochs <= MAX_EPOCHS, "epochs", f"must be at most {MAX_EPOCHS:,}")
+    need(c.resolution is None or (is_int(c.resolution) and c.resolution >= 8), "resolution",
+         "must be None or an integer >= 8 (pixels per side)")
+    native = DATASETS[c.dataset].shape[1]
+    need(c.resolution in (None, native) or c.dataset in ("imagenet-subset", "synthetic"), "resolution",
+         f"must be left out for {c.dataset} (fixed size {native} px; only imagenet-subset and synthetic "
+         "are resized)")
+    measured = sharpness_schedule(c.sharpness_epochs, c.epochs) and c.sharpness_kind != "none"
+    need(not measured or c.sharpness_points >= 1, "sharpness_points",
+         "must be >= 1 while sharpness is measured (or set sharpness_epochs = 'none')")
+    n_bytes, what, fields = estimated_bytes(c)
+    if n_bytes > MAX_RUN_BYTES:
+        limit = f"{MAX_RUN_BYTES / 2**40:g} TiB"
+        raise ValueError(f"this run would need {what}, above the {limit} limit of a run; reduce {fields}")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def estimated_bytes(c: TrainConfig) -> tuple[int, str, str]:
+    """Lower bound on the memory a run holds: (bytes, what dominates it, the fields to reduce).
+
+    The uint8 images of the train and test subsets (a real dataset is loaded whole, so at least
+    those) plus the float32 weights, gradients and optimiser moments of the model (closed-form
+    parameter count, :func:`benign.empirical.params.param_count`).
+    """
+    spec = DATASETS[c.dataset]
+    channels, side = spec.shape[0], c.resolution or spec.shape[1]
+    n_train, n_test = c.n_samples, c.n_test or 0
+    if c.dataset == "synthetic":  # generated to size, at least the generator's default counts
+        n_train, n_test = max(n_train, 2000), max(c.n_test or 1000, 1000)
+    per_image = channels * side * side
+    images = (n_train + n_test) * per_image
+    n_params = param_count(c.model, c.width, spec.n_classes, channels)
+    model = 4 * _OPTIMIZER_COPIES * n_params
+    if model > images:
+        return images + model, (f"{_gib(model)} for the weights and optimiser state of {n_params:.3g} "
+                                "parameters"), "width"
+    return images + model, (f"{_gib(images)} for {n_train:.3g} train + {n_test:.3g} test images of "
+                            f"{channels}x{side}x{side}"), "n_samples, n_test or resolution"
+
+
+def check_machine(c: TrainConfig, device: str | None = None) -> None:
+    """Checks that depend on this machine, not on the config: the device exists, the data folder exists,
+    and the run fits in this machine's memory (CPU RAM, or the GPU's for a CUDA device).
+
+    Kept out of :class:`TrainConfig` validation on purpose: a config for a GPU cluster must still load
+    (``benign status``, Slurm submission) on a login node without GPU or data. :func:`run_training`
+    calls it first; a local executor can call it when an experiment is loaded.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        One line naming the field and what to do.
+    """
+    import torch
+
+    dev = torch.device(device or c.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(dev)!r} requested but no CUDA GPU is available; use device 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(dev)!r}: only {torch.cuda.device_count()} GPU(s) visible")
+    root = None if c.data_root is None or c.dataset == "synthetic" else os.path.expanduser(c.data_root)
+    if root is not None and not os.path.isdir(root):
+        raise FileNotFoundError(f"data_root {str(c.data_root)!r} is not a folder; give the folder that holds "
+                                f"the {c.dataset} files, or leave data_root out for the default location")
+    if dev.type == "cuda":
+        total = torch.cuda.get_device_properties(dev).total_memory
+    else:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return
+    n_bytes, what, fields = estimated_bytes(c)
+    if n_bytes > total:
+        raise ValueError(f"this run would need {what}, more than the {_gib(total)} of {dev.type} memory "
+                         f"here; reduce {fields}")
 
 
 def sharpness_schedule(spec: str, epochs: int) -> list[int]:

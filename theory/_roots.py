@@ -22,8 +22,11 @@ FnDeriv = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _check_bracket(fa, fb):
-    if np.any(fa > 0) or np.any(fb < 0) or np.any(np.isnan(fa)) or np.any(np.isnan(fb)):
-        raise RuntimeError("root bracket invalid: need f(lo) <= 0 <= f(hi)")
+    bad = (fa > 0) | (fb < 0) | np.isnan(fa) | np.isnan(fb)
+    if np.any(bad):
+        # Reached only with inputs outside a solver's working range (extreme ratios or snr in float64).
+        raise ValueError(f"no root found at {int(np.count_nonzero(bad))} of {bad.size} grid point(s): the "
+                         "inputs are outside the solver's numerical range; use moderate ratios and snr")
 
 
 def bracketed_root(f: Fn, lo, hi, *, xtol: float = 1e-13, maxiter: int = 200) -> np.ndarray:

@@ -34,7 +34,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from benign.theory._roots import bracketed_root, newton_root
-from benign.theory.validate import check_array_range, check_noise_rates, check_ratios, check_snrs
+from benign.theory.validate import (
+    check_allocation,
+    check_array_range,
+    check_noise_rates,
+    check_ratios,
+    check_snrs,
+)
 from scipy import special
 
 __all__ = [
@@ -53,6 +59,11 @@ _TAIL = 3.0  # below c = -3 use the quadrature form of J
 _LAG_X, _LAG_W = special.roots_genlaguerre(80, 2)
 _LAG_X1, _LAG_W1 = special.roots_genlaguerre(80, 1)
 _SQRT2PI = np.sqrt(2.0 * np.pi)
+#: Domain of the closed-form solvers: beyond it the float64 root brackets overflow or collapse (the
+#: optimum sits within 1e-12 of ρ = 1). Finite snr above SNR_MAX is numerically the noise-floor limit.
+RATIO_MAX = 1e12
+SNR_MIN, SNR_MAX = 1e-8, 1e5
+_GRID_BYTES_PER_POINT = 8 * 64  # float64 columns of the grid frames plus the solvers' temporaries
 
 
 # ----------------------------------------------------------------------------- J and J'
@@ -192,6 +203,24 @@ def _solve(psi, r, eta):
 
 
 # ----------------------------------------------------------------------------- public API
+def _ratios(ratio) -> np.ndarray:
+    psi = check_ratios(ratio)
+    if (psi > RATIO_MAX).any():
+        raise ValueError(f"ratio must be <= {RATIO_MAX:g} for the closed form (its root brackets overflow "
+                         f"beyond), got {float(psi.max()):g}; reduce the largest ratio")
+    return psi
+
+
+def _snrs(snr) -> np.ndarray:
+    r = check_snrs(snr)
+    fin = r[np.isfinite(r)]
+    if ((fin < SNR_MIN) | (fin > SNR_MAX)).any():
+        bad = float(fin[(fin < SNR_MIN) | (fin > SNR_MAX)][0])
+        raise ValueError(f"snr must lie in [{SNR_MIN:g}, {SNR_MAX:g}] or be inf for the closed form, got "
+                         f"{bad:g}; a larger snr is the noise-floor limit (use inf), a smaller one no signal")
+    return r
+
+
 def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     """Proportional-limit margin, signal cosine and clean test error of the max-margin classifier.
 
@@ -213,7 +242,7 @@ def mm_fixed_point(ratio, snr, noise_rate) -> pd.DataFrame:
     Where the data are not separable (κ* ≤ 0) the hard margin does not exist: ``separable`` is
     False and ``margin``/``cos_signal``/``test_error`` are NaN by design (never silently).
     """
-    psi, r, eta = np.broadcast_arrays(check_ratios(ratio), check_snrs(snr), check_noise_rates(noise_rate))
+    psi, r, eta = np.broadcast_arrays(_ratios(ratio), _snrs(snr), check_noise_rates(noise_rate))
     kappa, c = _solve(psi, r, eta)
     psi, r, eta = psi.ravel(), r.ravel(), eta.ravel()
     separable = kappa > 0
@@ -277,7 +306,7 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
     -------
     ndarray with the broadcast shape of the arguments (ψ* = 0 for η = 0, r = ∞).
     """
-    r, eta = np.broadcast_arrays(check_snrs(snr), check_noise_rates(noise_rate))
+    r, eta = np.broadcast_arrays(_snrs(snr), check_noise_rates(noise_rate))
     shape = r.shape
     r, eta = r.ravel().astype(np.float64), eta.ravel().astype(np.float64)
     inf = np.isinf(r)
@@ -289,9 +318,7 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
         e, inv = eta[free], inv_r2[free]
 
         def dlog(c, i):  # d/dc log[F(0, c) / (1 − c²/r²)]: < 0 at c = 0, > 0 near the cap
-            num = (1 - e[i]) * gardner_j(-c) + e[i] * gardner_j(c)
-            dnum = -(1 - e[i]) * gardner_j(-c, 1) + e[i] * gardner_j(c, 1)
-            return dnum / num + 2.0 * c * inv[i] / (1.0 - c * c * inv[i])
+            return _log_f0(c, e[i])[1] + 2.0 * c * inv[i] / (1.0 - c * c * inv[i])
 
         hi = np.minimum(1.0, cap)
         everything = np.arange(hi.size)
@@ -301,9 +328,21 @@ def separability_threshold(snr, noise_rate) -> np.ndarray:
                 break
             hi = np.where(bad, np.minimum(2.0 * hi, cap), hi)
         c = bracketed_root(dlog, np.zeros_like(hi), hi)
-        num = (1 - e) * gardner_j(-c) + e * gardner_j(c)
-        out[free] = num / (1.0 - c * c * inv)
+        out[free] = np.exp(_log_f0(c, e)[0]) / (1.0 - c * c * inv)
     return out.reshape(shape)
+
+
+def _log_f0(c, eta):
+    """(log F(0, c), d log F(0, c) / dc) for F(0, c) = (1 − η) J(−c) + η J(c), in log space: for large c
+    (large finite snr) J(−c) underflows and the plain ratio dF/F was 0/0 (a NaN bracket)."""
+    la = np.log1p(-eta) + _log_j(-c)
+    noisy = eta > 0
+    le = np.log(np.where(noisy, eta, 1.0))
+    lb = np.where(noisy, le + _log_j(c), -np.inf)
+    log_f = np.logaddexp(la, lb)
+    slope = -np.exp(np.log1p(-eta) + _log_j(-c, 1) - log_f)
+    slope = slope + np.where(noisy, np.exp(np.where(noisy, le + _log_j(c, 1), -np.inf) - log_f), 0.0)
+    return log_f, slope
 
 
 def noise_floor(ratio, noise_rate) -> pd.DataFrame:
@@ -356,7 +395,7 @@ def phase_boundary(noise_rate, tolerance: float = 0.01, *, ratio_max: float = 1e
     star = separability_threshold(np.inf, eta)
     out = star.copy()
     reached = np.ones(eta.shape, dtype=bool)
-    rmax = float(check_array_range("ratio_max", ratio_max, low=0.0))
+    rmax = float(check_array_range("ratio_max", ratio_max, low=0.0, high=RATIO_MAX, high_open=False))
     pos = eta > 0
     if pos.any():
         e = eta[pos]
@@ -396,9 +435,11 @@ def mm_phase_grid(ratios, noise_rates, snr=np.inf, *, tolerance: float = 0.01) -
     Tidy DataFrame, one row per (ratio, noise_rate): ``ratio, noise_rate, snr, margin,
     cos_signal, separable, test_error_mm, test_error_avg, interpolation_cost, cost_regime, source``.
     """
-    psi = check_ratios(ratios).ravel()
+    psi = _ratios(ratios).ravel()
     eta = check_noise_rates(noise_rates).ravel()
-    r = float(check_snrs(snr))
+    r = float(_snrs(snr))
+    check_allocation("the closed-form phase grid", psi.size * eta.size * _GRID_BYTES_PER_POINT,
+                     f"the number of ratios x noise rates ({psi.size} x {eta.size} now)")
     eps = float(check_array_range("tolerance", tolerance, low=0.0, high=0.5))
     P, E = np.meshgrid(psi, eta, indexing="ij")
     mm = mm_fixed_point(P.ravel(), r, E.ravel())

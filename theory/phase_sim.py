@@ -25,6 +25,7 @@ from benign.theory.data import make_gmm
 from benign.theory.estimators import averaging, logistic_gd, max_margin
 from benign.theory.metrics import gmm_error
 from benign.theory.validate import (
+    check_allocation,
     check_noise_rates,
     check_nonnegative_int,
     check_positive,
@@ -118,6 +119,9 @@ def simulate_phase_grid(ratios, noise_rates, seeds, config: PhaseSimConfig | Non
     seeds = [check_nonnegative_int("seed", s) for s in np.atleast_1d(seeds)]
     if not seeds:
         raise ValueError("seeds must not be empty")
+    p_max = max(1, int(round(float(psi.max()) * n)))
+    check_allocation(f"a design of n_samples={n:.4g} x n_features={float(p_max):.4g}",
+                     8.0 * (2 * n * p_max + 3 * n * n), "n_samples or the largest ratio")
     jobs = [(i, s) for i in range(psi.size) for s in seeds]
     it = progress(jobs) if progress else jobs
     rows = []

@@ -26,6 +26,7 @@ from benign.theory.sweep_point import (
     ESTIMATORS,
     SweepParams,
     base_record,
+    check_point_memory,
     check_point_sizes,
     feature_draws,
     gd_steps,
@@ -214,12 +215,13 @@ def sweep(n_samples: int, ratios, noise_rates, seeds, estimators=("max_margin", 
     estimators = [check_in("estimator", e, ESTIMATORS) for e in estimators]
     if not ratios or not etas or not seeds or not estimators:
         raise ValueError("ratios, noise_rates, seeds and estimators must each hold at least one value")
-    for e in estimators:
-        check_point_sizes(e, n, ratios[0], etas[0], seeds[0], cfg)
     reg = cfg.task == "regression"
     if reg and any(e != 0 for e in etas):
         raise ValueError("noise_rates must be [0] for task 'regression' (set the noise with noise_var)")
+    for e in estimators:
+        check_point_sizes(e, n, ratios[0], etas[0], seeds[0], cfg)
     ps = sorted({n_features_for(n, r) for r in ratios})
+    check_point_memory(n, ps[-1])  # the widest design is drawn once per seed
     nested = cfg.task == "gmm" or cfg.spectrum != "bilevel"  # bilevel eigenvalues change with p
     from tqdm.auto import tqdm
 

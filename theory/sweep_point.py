@@ -21,6 +21,7 @@ from benign.theory import estimators as est
 from benign.theory.data import SPECTRA, ClassificationData, RegressionData, spectrum
 from benign.theory.metrics import classification_metrics, regression_metrics
 from benign.theory.validate import (
+    check_allocation,
     check_in,
     check_noise_rate,
     check_nonnegative,
@@ -30,13 +31,16 @@ from benign.theory.validate import (
 )
 
 __all__ = ["SweepParams", "ESTIMATORS", "TASKS", "COLUMNS", "seeded_data", "run_point", "check_point",
-           "n_features_for",
-           "check_point_sizes", "base_record", "feature_draws", "label_draws", "gd_steps"]
+           "n_features_for", "check_point_sizes", "base_record", "feature_draws", "label_draws", "gd_steps",
+           "check_point_memory"]
 
 TASKS = ("gmm", "linear", "regression")
 ESTIMATORS = ("max_margin", "min_norm", "ridge", "best_ridge", "averaging", "logistic_gd", "best_gd")
 CLASSIFIERS_ONLY = ("max_margin", "averaging", "logistic_gd", "best_gd")
 CHUNK = 256  # feature columns per random stream; fixes the nesting of feature sets
+#: Which spectrum reads which covariance parameter; the others ignore it (but it would change a run key).
+SPECTRUM_PARAMS = {"alpha": ("powerlaw",), "n_spiked": ("spiked", "bilevel"), "spike_mass": ("bilevel",),
+                   "spike_height": ("spiked",)}
 
 COLUMNS = ["ratio", "noise_rate", "n_samples", "n_features", "seed", "estimator", "task", "snr",
            "train_error", "test_error", "test_error_noisy", "bayes_error", "excess_error", "test_mse",
@@ -87,6 +91,17 @@ class SweepParams:
         check_nonnegative("noise_var", self.noise_var)
         check_nonnegative("signal", self.signal)
         check_positive("tol", self.tol)
+        check_positive("alpha", self.alpha)
+        check_positive_int("n_spiked", self.n_spiked)
+        check_positive("spike_height", self.spike_height)
+        if not 0 < check_positive("spike_mass", self.spike_mass) < 1:
+            raise ValueError(f"spike_mass must be in (0, 1), got {self.spike_mass!r}")
+        for name, users in SPECTRUM_PARAMS.items():
+            default = type(self).__dataclass_fields__[name].default
+            if self.spectrum not in users and getattr(self, name) != default:
+                raise ValueError(f"{name} = {getattr(self, name)!r} is ignored by spectrum {self.spectrum!r} "
+                                 f"(only {' and '.join(map(repr, users))} use it) but would change the run "
+                                 f"key; remove it or set spectrum")
         if isinstance(self.ridge_grid, str) or not isinstance(self.ridge_grid, Iterable):
             raise ValueError(f"ridge_grid must be a list of positive numbers, got {self.ridge_grid!r}")
         grid = tuple(float(check_positive("ridge_grid", v)) for v in self.ridge_grid)
@@ -170,7 +185,20 @@ def check_point_sizes(estimator, n_samples, ratio, noise_rate, seed, cfg):
     check_nonnegative_int("seed", seed)
     if cfg.task == "regression" and estimator in CLASSIFIERS_ONLY:
         raise ValueError(f"estimator {estimator!r} needs a classification task (task 'gmm' or 'linear')")
+    if cfg.task == "regression" and noise_rate != 0:
+        raise ValueError("noise_rate must be 0 for task 'regression' (set the noise with noise_var)")
+    check_point_memory(n, p)
+    if cfg.task != "gmm":
+        _eigvals(cfg, p)  # the spectrum's own checks that need p (n_spiked < p for bilevel, ...)
     return n, p
+
+
+def check_point_memory(n_samples: int, n_features: int) -> None:
+    """Refuse a point whose design would not fit in memory: the chunked n x p draw and its scaled copy,
+    and the n x n Gram matrix with its eigenvectors (8 bytes each)."""
+    p_alloc = -(-n_features // CHUNK) * CHUNK
+    check_allocation(f"a design of n_samples={n_samples:.4g} x n_features={float(n_features):.4g}",
+                     8.0 * (2 * n_samples * p_alloc + 2 * n_samples * n_samples), "n_samples or the ratios")
 
 
 def check_point(estimator: str, n_samples: int, ratio: float, noise_rate: float, seed: int = 0,

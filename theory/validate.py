@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -29,6 +30,8 @@ __all__ = [
     "check_ratios",
     "check_snrs",
     "check_noise_rates",
+    "check_allocation",
+    "memory_bytes",
 ]
 
 
@@ -166,3 +169,31 @@ def check_snrs(v) -> np.ndarray:
 def check_noise_rates(v) -> np.ndarray:
     """Array of label-noise rates η, each in [0, 0.5)."""
     return check_array_range("noise_rate", v, low=0.0, low_open=False, high=0.5)
+
+
+def memory_bytes() -> int | None:
+    """Physical memory of this machine in bytes (``sysconf``), or None where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
+
+
+def check_allocation(what: str, n_bytes: float, reduce: str) -> None:
+    """Refuse, before allocating, a computation whose arrays would not fit in this machine's memory.
+
+    Parameters
+    ----------
+    what : what would be allocated (``"the n x n Gram matrix"``).
+    n_bytes : the estimated size in bytes (a lower bound is enough: the point is to refuse the absurd
+        in one line instead of a ``MemoryError`` traceback deep inside numpy).
+    reduce : what to make smaller, for the message (``"n_samples"``).
+    """
+    total = memory_bytes()
+    if total is not None and n_bytes > total:
+        raise ValueError(f"{what} would need {_gib(n_bytes)}, more than this machine's {_gib(total)} of "
+                         f"memory; reduce {reduce}")
