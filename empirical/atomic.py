@@ -5,7 +5,8 @@ A write goes to a temp file ``.<name>.<random>.tmp`` in the target's folder, is 
 new one, never a torn one (Lightning-AI/pytorch-lightning #19970 is the failure this avoids). The result has
 the permissions a plain ``open(path, "wb")`` would give it (0666 minus the umask at write time), not
 ``mkstemp``'s 0600. Leftover temp files of a killed write are removed by
-:func:`remove_stale_temp_files`; a temp name carries its writer's pid (``.<name>.<pid>.<random>.tmp``) so that cleanup spares live writers.
+:func:`remove_stale_temp_files`; a temp name carries its writer's pid (``.<name>.<pid>.<random>.tmp``)
+so that cleanup spares live writers.
 """
 
 from __future__ import annotations
