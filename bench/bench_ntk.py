@@ -1,4 +1,4 @@
-"""Empirical NTK: the library's chunked kernel vs a per-sample autograd-Jacobian loop; and the prediction check.
+"""Empirical NTK: the chunked kernel vs a per-sample autograd-Jacobian loop; and the prediction check.
 
 Speed (default mode), side by side in one run on the same images (cnn5 width 8 on Fashion-MNIST, or the
 synthetic stand-in when it is absent):
@@ -133,9 +133,9 @@ def speed(args, device) -> None:
           f"{t_jac_loop / max(t_ours - t_con, 1e-9):.1f}x (ours minus the shared contraction)")
     print(f"peak memory: {mem.growth / 2**30:.3f} GiB measured, {plan.total_bytes / 2**30:.3f} GiB planned, "
           f"budget {budget / 2**30:.3g} GiB")
+    rate = contraction_flops / t_ours / 1e9
     print(f"FLOP rate of ours (contraction only, {contraction_flops / 1e9:.0f} GFLOP): "
-          f"{contraction_flops / t_ours / 1e9:.1f} GFLOP/s = {100 * contraction_flops / t_ours / 1e9 / gflops:.0f}% "
-          f"of matmul")
+          f"{rate:.1f} GFLOP/s = {100 * rate / gflops:.0f}% of matmul")
     print(f"max |K_ours - K_loop| / max |K| on the loop's images: {gap:.2e}")
 
 
@@ -154,7 +154,8 @@ def check(args, device) -> None:
     if cache and os.path.exists(cache):
         K = np.load(cache)
     else:
-        K, t = timed(lambda: empirical_ntk(model, x, memory_budget=args.budget_gb * 2**30, device=device), device)
+        budget = args.budget_gb * 2**30
+        K, t = timed(lambda: empirical_ntk(model, x, memory_budget=budget, device=device), device)
         print(f"kernel on {len(x)} images: {t:.1f} s")
         if cache:
             np.save(cache, K)
@@ -163,17 +164,17 @@ def check(args, device) -> None:
     tst = np.arange(len(x) - args.test, len(x))
     val = pool[: args.pool // 4]
     spec = pool_spectrum(K[np.ix_(pool, pool)], labels[pool], train.n_classes)
-    print(f"{name}: {args.model} width {args.width} at init; pool {args.pool}, N = {args.n}, test {args.test}, "
-          f"{args.draws} disjoint training draws")
-    print(f"{'eta':>5} {'ridge':>10} {'sim MSE':>14} {'pred MSE':>9} {'gap':>7} {'sim err':>14} {'pred err':>8} "
-          f"{'E0':>6}")
+    print(f"{name}: {args.model} width {args.width} at init; pool {args.pool}, N = {args.n}, "
+          f"test {args.test}, {args.draws} disjoint training draws")
+    print(f"{'eta':>5} {'ridge':>10} {'sim MSE':>14} {'pred MSE':>9} {'gap':>7} {'sim err':>14} "
+          f"{'pred err':>8} {'E0':>6}")
     for eta in args.noise_rates:
         rows = []
         for d in range(args.draws):
             tr = np.arange(args.pool + d * args.n, args.pool + (d + 1) * args.n)
             noisy = inject_label_noise(labels[tr], eta, train.n_classes, seed=d).labels
-            sims = kernel_regression(K[np.ix_(tr, tr)], noisy, K[np.ix_(tst, tr)], labels[tst], train.n_classes,
-                                     K_val=K[np.ix_(val, tr)], val_labels=labels[val])
+            sims = kernel_regression(K[np.ix_(tr, tr)], noisy, K[np.ix_(tst, tr)], labels[tst],
+                                     train.n_classes, K_val=K[np.ix_(val, tr)], val_labels=labels[val])
             for s in sims:
                 p = eigen_prediction(spec, args.n, eta, ridge=s["ridge"])
                 rows.append((s["ridge_rule"], s["test_mse"], p["test_mse"], s["test_error"], p["test_error"],
@@ -182,7 +183,8 @@ def check(args, device) -> None:
             r = np.array([row[1:] for row in rows if row[0] == rule])
             se = r.std(axis=0, ddof=1) / np.sqrt(len(r)) if len(r) > 1 else np.zeros(r.shape[1])
             m = r.mean(axis=0)
-            print(f"{eta:>5.2f} {rule:>10} {m[0]:>8.4f}+-{se[0]:.4f} {m[1]:>9.4f} {100 * (m[1] / m[0] - 1):>6.1f}% "
+            gap = 100 * (m[1] / m[0] - 1)
+            print(f"{eta:>5.2f} {rule:>10} {m[0]:>8.4f}+-{se[0]:.4f} {m[1]:>9.4f} {gap:>6.1f}% "
                   f"{m[2]:>8.4f}+-{se[2]:.4f} {m[3]:>8.4f} {m[4]:>6.3f}")
 
 

@@ -14,6 +14,7 @@ mean 0, variance 1). The same code runs on CPU and CUDA (``device``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -61,9 +62,8 @@ class NTKPlan:
     n_rows, n_cols : images on each side of K (equal for a Gram matrix).
     n_outputs, n_params, n_activations : C, p, and a (scalars output by one image's forward pass).
     chunk : images per stored Jacobian chunk b.
-    sub_batch : images per ``vmap(jacrev)`` call w (w <= b), which bounds the backward temporaries.
-    n_cached : column chunks kept in memory (== n_col_chunks: every Jacobian is computed once).
-    n_col_chunks : column chunks in total.
+    sub_batch : images per Jacobian call w (w <= b), which bounds the backward temporaries.
+    n_cached, n_col_chunks : column chunks kept in memory, and in total (equal: no Jacobian recomputed).
     output_bytes, chunk_bytes, workspace_bytes, total_bytes : K, one flattened Jacobian chunk, the
         ``jacrev`` temporaries of one sub-batch, and the planned peak.
     memory_budget : the budget the plan was made for, bytes.
@@ -113,19 +113,15 @@ def _activation_count(model: nn.Module, x1: torch.Tensor) -> tuple[int, int]:
     return total[0], int(out.shape[-1])
 
 
-class _eval_mode:
-    """Context manager: ``model.eval()`` inside, the previous train/eval flags restored after."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-
-    def __enter__(self):
-        self.flags = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc):
-        for m, flag in self.flags:
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """``model.eval()`` inside the block; every module's previous train/eval flag restored after."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, flag in flags:
             m.training = flag
 
 
@@ -395,7 +391,8 @@ def jacobian_loop(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     with _eval_mode(model):
         for xi in x:
             out = model(xi.unsqueeze(0)).squeeze(0)
-            grads = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(out[c], params, retain_graph=True)])
+            grads = [torch.cat([g.reshape(-1) for g in
+                                torch.autograd.grad(out[c], params, retain_graph=True)])
                      for c in range(out.shape[0])]
             rows.append(torch.stack(grads))
     return torch.stack(rows)
@@ -406,7 +403,8 @@ def _shape_of(config: TrainConfig, n_classes: int | None, in_channels: int | Non
     return (n_classes or spec.n_classes), (in_channels or spec.shape[0])
 
 
-def init_model(config: TrainConfig, *, n_classes: int | None = None, in_channels: int | None = None) -> nn.Module:
+def init_model(config: TrainConfig, *, n_classes: int | None = None,
+               in_channels: int | None = None) -> nn.Module:
     """The network a run of ``config`` starts from: same constructor and init seed as the trainer.
 
     ``derive_seed(config.seed, INIT)`` seeds the global torch RNG inside ``fork_rng`` exactly as

@@ -23,6 +23,8 @@ CASES = {
     "theory_phase": (["bench_theory_phase.py", "--n", "100", "--p", "300", "--grid", "4x3",
                       "--sim-grid", "2x2", "--sim-n", "40", "--seeds", "1"],
                      r"speed ratio SVC/ours = [\d.]+x"),
+    "ntk": (["bench_ntk.py", "--dataset", "synthetic", "--width", "1", "--images", "16",
+             "--loop-images", "4"], r"speed-up ours/loop: [\d.]+x"),
     "store": (["bench_store.py", "50"], r"ratio plain/durable:\s+[\d.]+x"),
     "empirical_data": (["bench_empirical_data.py", "--images", "20", "--repeats", "1"],
                        r"other/ours\s+[\d.]+"),

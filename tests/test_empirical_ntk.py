@@ -99,7 +99,8 @@ def test_chunked_equals_unchunked_for_several_budgets(slots):
     assert plan.total_bytes <= budget
     assert (plan.chunk < 7) == (slots < 40)
     np.testing.assert_allclose(empirical_ntk(model, x, dtype=F64, memory_budget=budget), whole, rtol=1e-12)
-    np.testing.assert_allclose(empirical_ntk(model, x, x2, dtype=F64, memory_budget=budget), cross, rtol=1e-12)
+    got = empirical_ntk(model, x, x2, dtype=F64, memory_budget=budget)
+    np.testing.assert_allclose(got, cross, rtol=1e-12)
 
 
 def test_per_logit_kernels_sum_to_the_trace_and_float32_is_close():
@@ -132,7 +133,8 @@ def test_checkpoint_of_another_config_is_refused(tmp_path):
     model = init_model(config)
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
-    save_checkpoint({"config": config.semantic_dict(), "model": model.state_dict()}, tmp_path / "checkpoint.pt")
+    state = {"config": config.semantic_dict(), "model": model.state_dict()}
+    save_checkpoint(state, tmp_path / "checkpoint.pt")
     loaded = trained_model(tmp_path, config)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(),
                                                  strict=True))

@@ -1,4 +1,4 @@
-"""Predictions from a given kernel for K-class data with label noise: kernel regression and the eigenframework.
+"""Predictions from a given kernel for K-class labels with noise: kernel regression and the eigenframework.
 
 Two ways to turn a kernel (e.g. a network's empirical NTK, computed elsewhere) into a test error:
 
@@ -214,7 +214,7 @@ def gaussian_argmax_error(mean, labels, sd: float) -> float:
 
 def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, *, kind: str = "symmetric",
                      ridge: float = 0.0) -> dict:
-    """Predicted: eigenframework clean-target MSE, Gaussian argmax error, E0 and BLLT ranks (docs/ntk.md §3-5).
+    """Predicted: eigenframework clean-target MSE, argmax error, E0 and BLLT ranks (docs/ntk.md §3-§5).
 
     With learnabilities L_i and E0 from :func:`benign.theory.eigenframework.eigen_predict` (spectrum
     lambda_i, n, target m = T[l] - 1/K of mean squared coefficients v_i^2, noise sigma^2), the clean-target
@@ -233,7 +233,8 @@ def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, 
         raise ValueError(f"the pool has {m} points but n_samples={n}: the spectrum needs a pool larger than "
                          f"the training set (4N = {4 * n} or more); compute the kernel on more points")
     if m < 4 * n:
-        logger.warning("eigen_prediction: pool of %d points < 4N = %d; the spectrum tail is truncated", m, 4 * n)
+        logger.warning("eigen_prediction: pool of %d points < 4N = %d; the spectrum's tail is truncated",
+                       m, 4 * n)
     t = noise_transition(noise_rate, spectrum.n_classes, kind)
     s2 = label_noise_variance(noise_rate, spectrum.n_classes, kind)
     u, v = spectrum.coefficients(), spectrum.coefficients(t)
