@@ -164,6 +164,9 @@ def check(args, device) -> None:
     tst = np.arange(len(x) - args.test, len(x))
     val = pool[: args.pool // 4]
     spec = pool_spectrum(K[np.ix_(pool, pool)], labels[pool], train.n_classes)
+    # The training draws inside a pool of every train-split point: the pool-measure estimator.
+    whole = np.arange(len(x) - args.test)
+    spec_in = pool_spectrum(K[np.ix_(whole, whole)], labels[whole], train.n_classes)
     print(f"{name}: {args.model} width {args.width} at init; pool {args.pool}, N = {args.n}, "
           f"test {args.test}, {args.draws} disjoint training draws")
     print(f"{'eta':>5} {'ridge':>10} {'sim MSE':>14} {'pred MSE':>9} {'gap':>7} {'sim err':>14} "
@@ -179,7 +182,11 @@ def check(args, device) -> None:
                 p = eigen_prediction(spec, args.n, eta, ridge=s["ridge"])
                 rows.append((s["ridge_rule"], s["test_mse"], p["test_mse"], s["test_error"], p["test_error"],
                              p["e0"]))
-        for rule in ("ridgeless", "held-out"):
+            p = eigen_prediction(spec_in, args.n, eta, train_in_pool=True)
+            first = sims[0]
+            rows.append(("in-pool", first["test_mse"], p["test_mse"], first["test_error"], p["test_error"],
+                         p["e0"]))
+        for rule in ("ridgeless", "held-out", "in-pool"):
             r = np.array([row[1:] for row in rows if row[0] == rule])
             se = r.std(axis=0, ddof=1) / np.sqrt(len(r)) if len(r) > 1 else np.zeros(r.shape[1])
             m = r.mean(axis=0)

@@ -106,7 +106,8 @@ def _activation_count(model: nn.Module, x1: torch.Tensor) -> tuple[int, int]:
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad(), _eval_mode(model):
-            out = model(x1[:1])
+            ref = next(model.parameters())
+            out = model(x1[:1].to(ref.device, ref.dtype))
     finally:
         for h in handles:
             h.remove()

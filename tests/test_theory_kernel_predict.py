@@ -56,6 +56,29 @@ def test_eigenframework_from_pool_matches_kernel_regression(eta):
     assert abs(pred["test_error"] - np.mean(err)) < 0.1, (pred["test_error"], np.mean(err))
 
 
+def test_training_sets_drawn_from_the_pool_match_after_the_out_of_sample_correction():
+    rng = np.random.default_rng(4)
+    sample = _teacher(rng)
+    # A consistency check: at n/M = 4 % the correction is small (the Fashion-MNIST NTK check of
+    # bench/bench_ntk.py --check-prediction is where it matters: 25 % gap without, 2 % with it).
+    pool = POOL
+    xp, lp = sample(pool)
+    xt, lt = sample(N_TEST)
+    eta = 0.3
+    pred = eigen_prediction(pool_spectrum(xp @ xp.T, lp, N_CLASSES), N, eta, train_in_pool=True)
+    mse = []
+    for _ in range(DRAWS):
+        idx = rng.choice(pool, N, replace=False)
+        noisy = _symmetric_noise(lp[idx], eta, rng)
+        row = kernel_regression(xp[idx] @ xp[idx].T, noisy, xt @ xp[idx].T, lt, N_CLASSES)[0]
+        mse.append(row["test_mse"])
+    se = np.std(mse, ddof=1) / np.sqrt(DRAWS)
+    gap = abs(pred["test_mse"] - np.mean(mse))
+    assert gap <= 3 * se + 0.02 * np.mean(mse), (pred["test_mse"], np.mean(mse), se)
+    with pytest.raises(ValueError, match="train_in_pool is derived for ridgeless"):
+        eigen_prediction(pool_spectrum(xp @ xp.T, lp, N_CLASSES), N, eta, train_in_pool=True, ridge=1.0)
+
+
 def test_held_out_ridge_is_no_worse_on_held_out_data_and_prediction_follows_ridge():
     rng = np.random.default_rng(1)
     sample = _teacher(rng)

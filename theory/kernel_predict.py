@@ -213,7 +213,7 @@ def gaussian_argmax_error(mean, labels, sd: float) -> float:
 
 
 def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, *, kind: str = "symmetric",
-                     ridge: float = 0.0) -> dict:
+                     ridge: float = 0.0, train_in_pool: bool = False) -> dict:
     """Predicted: eigenframework clean-target MSE, argmax error, E0 and BLLT ranks (docs/ntk.md §3-§5).
 
     With learnabilities L_i and E0 from :func:`benign.theory.eigenframework.eigen_predict` (spectrum
@@ -222,10 +222,17 @@ def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, 
     coefficients of the clean centred one-hot target: the squared bias of the mean predictor plus its
     variance over training draws.
 
+    ``train_in_pool=False``: the pool is disjoint from the training set and estimates the population
+    operator (biased low at ridge 0 unless M >> N: the spectrum's tail is missing). ``True``: the training
+    set is a uniform subset of the pool, the framework is applied to the pool's own measure and the
+    result converted to points outside the training set, ``(M E_pool - n E_train) / (M - n)``, with
+    E_train the clean error of an interpolant at its training points (ridge 0 only; docs/ntk.md §3).
+
     Raises
     ------
     ValueError
-        A pool not larger than ``n_samples`` (at least 4N is advised), bad noise rate or kind.
+        A pool not larger than ``n_samples`` (at least 4N is advised), bad noise rate or kind, or
+        ``train_in_pool`` with a ridge.
     """
     n = check_positive_int("n_samples", n_samples)
     m = spectrum.n_pool
@@ -235,6 +242,9 @@ def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, 
     if m < 4 * n:
         logger.warning("eigen_prediction: pool of %d points < 4N = %d; the spectrum's tail is truncated",
                        m, 4 * n)
+    if train_in_pool and ridge != 0:
+        raise ValueError("train_in_pool is derived for ridgeless fits (an interpolant's training error is "
+                         "the label noise); use ridge=0 or a pool disjoint from the training set")
     t = noise_transition(noise_rate, spectrum.n_classes, kind)
     s2 = label_noise_variance(noise_rate, spectrum.n_classes, kind)
     u, v = spectrum.coefficients(), spectrum.coefficients(t)
@@ -245,7 +255,13 @@ def eigen_prediction(spectrum: PoolSpectrum, n_samples: int, noise_rate: float, 
     mean_at_pool = np.sqrt(m) * spectrum.eigvecs @ (L[:, None] * v)
     # Centred outputs sum to zero: the variance spreads over K - 1 directions (docs/ntk.md §5).
     error = gaussian_argmax_error(mean_at_pool, spectrum.labels, np.sqrt(variance / (spectrum.n_classes - 1)))
+    mse = bias + variance
+    if train_in_pool:
+        # An interpolant returns its noisy label at a training point: clean error 1 - T_ll, squared 2x that.
+        flip = float(1.0 - np.mean(np.diag(t)))
+        mse, error = (m * mse - n * 2 * flip) / (m - n), (m * error - n * flip) / (m - n)
     ranks = bllt_diagnostics(spectrum.eigvals, n)
     return {"n_samples": n, "n_pool": m, "noise_rate": float(noise_rate), "noise_kind": kind, "noise_var": s2,
-            "ridge": ep.ridge, "kappa": ep.kappa, "e0": ep.e0, "bias": bias, "variance": variance,
-            "test_mse": bias + variance, "test_error": error, **ranks, "source": "predicted"}
+            "ridge": ep.ridge, "train_in_pool": bool(train_in_pool), "kappa": ep.kappa, "e0": ep.e0,
+            "bias": bias, "variance": variance, "test_mse": mse, "test_error": error, **ranks,
+            "source": "predicted"}
