@@ -133,7 +133,7 @@ def ntk_plan(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor | None = None,
     With C logits, p parameters, a activations per image, s_m / s_k the item sizes of the model's and the
     accumulation dtype: K takes ``N M s_k`` bytes (x C per logit), a stored chunk of b images
     ``b C p s_k``, a ``vmap(jacrev)`` call on w images ``w (C p s_m + 2 (C + 1) a s_m)``. The workspace
-    gets at most a quarter of what K leaves (w <= 32), b is the largest size that fits a row and a
+    gets at most a quarter of what K leaves (w <= 32), b is the largest size (at most N/4 for a Gram matrix) that fits a row and a
     column chunk in the rest, and the remaining room caches further column chunks.
 
     Raises
@@ -166,6 +166,10 @@ def ntk_plan(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor | None = None,
     sub = int(max(1, min(_MAX_SUB_BATCH, n_max, (budget - out) // (4 * work))))
     room = budget - out - sub * work
     chunk = int(max(1, min(n_max, room // (2 * per_image))))
+    if x2 is None:
+        # Gram matrix: blocks j <= i only, so chunks of N/4 save ~3/8 of the flops of one N x N product; a
+        # budget that fits two chunks of N/2 or more also caches all four of these.
+        chunk = min(chunk, math.ceil(n1 / 4))
     sub = min(sub, chunk)
     n_col = math.ceil(n2 / chunk)
     slots = int(room // (chunk * per_image))  # >= 2: one row chunk and one column chunk

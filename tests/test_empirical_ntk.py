@@ -97,7 +97,7 @@ def test_chunked_equals_unchunked_for_several_budgets(slots):
     budget = _budget(ntk_plan(model, x, dtype=F64), slots)
     plan = ntk_plan(model, x, dtype=F64, memory_budget=budget)
     assert plan.total_bytes <= budget
-    assert (plan.chunk < 7) == (slots < 40)
+    assert plan.chunk < 7 and plan.all_cached == (slots == 40)
     np.testing.assert_allclose(empirical_ntk(model, x, dtype=F64, memory_budget=budget), whole, rtol=1e-12)
     got = empirical_ntk(model, x, x2, dtype=F64, memory_budget=budget)
     np.testing.assert_allclose(got, cross, rtol=1e-12)
