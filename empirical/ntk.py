@@ -133,8 +133,9 @@ def ntk_plan(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor | None = None,
     With C logits, p parameters, a activations per image, s_m / s_k the item sizes of the model's and the
     accumulation dtype: K takes ``N M s_k`` bytes (x C per logit), a stored chunk of b images
     ``b C p s_k``, a ``vmap(jacrev)`` call on w images ``w (C p s_m + 2 (C + 1) a s_m)``. The workspace
-    gets at most a quarter of what K leaves (w <= 32), b is the largest size (at most N/4 for a Gram matrix) that fits a row and a
-    column chunk in the rest, and the remaining room caches further column chunks.
+    gets at most a quarter of what K leaves (w <= 32), b is the largest size (at most N/4 for a Gram
+    matrix) that fits a row and a column chunk in the rest, and the remaining room caches further column
+    chunks.
 
     Raises
     ------
