@@ -25,6 +25,8 @@ CASES = {
                      r"speed ratio SVC/ours = [\d.]+x"),
     "phase_models": (["bench_phase_models.py", "--sim-grid", "2x2", "--ridges", "2", "--seeds", "1",
                       "--n", "30", "--grid", "4x3"], r"speed-up vectorised vs per-cell loop: [\d.]+x"),
+    "ntk": (["bench_ntk.py", "--dataset", "synthetic", "--width", "1", "--images", "16",
+             "--loop-images", "4"], r"speed-up ours/loop: [\d.]+x"),
     "store": (["bench_store.py", "50"], r"ratio plain/durable:\s+[\d.]+x"),
     "two_layer": (["bench_two_layer.py", "--ns", "20", "--ratios", "1,2", "--seeds", "1", "--n-test", "50"],
                   r"speed-up vectorised vs torch loop :\s+[\d.]+x"),
