@@ -204,7 +204,8 @@ def test_wheel_declares_the_embedded_files():
 
 @pytest.mark.usefixtures("one_torch_thread")
 def test_training_on_the_embedded_copy_records_it(tmp_path):
-    from benign.empirical.train import TrainConfig, run_training
+    from benign.empirical.train import run_training
+    from benign.empirical.train_config import TrainConfig
 
     empty = tmp_path / "empty"
     empty.mkdir()

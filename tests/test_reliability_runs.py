@@ -21,7 +21,8 @@ torch = pytest.importorskip("torch")
 
 from benign.empirical.atomic import remove_stale_temp_files  # noqa: E402
 from benign.empirical.checkpoint import RunLocked, run_lock  # noqa: E402
-from benign.empirical.train import TrainConfig, run_training  # noqa: E402
+from benign.empirical.train import run_training  # noqa: E402
+from benign.empirical.train_config import TrainConfig  # noqa: E402
 
 TINY = dict(dataset="synthetic", n_samples=64, n_test=64, resolution=16, width=2, epochs=3, batch_size=16,
             augment=False, sharpness_epochs="none", device="cpu")
@@ -149,7 +150,8 @@ def test_two_concurrent_trains_on_one_folder_end_as_one_lone_run(tmp_path, tiny_
 
 KILL_AFTER_EPOCH_1 = """
 import os, signal, sys, torch
-from benign.empirical.train import TrainConfig, run_training
+from benign.empirical.train import run_training
+from benign.empirical.train_config import TrainConfig
 def on_epoch(rec):
     if rec["epoch"] == 1:
         os.kill(os.getpid(), signal.SIGKILL)  # a real kill, at a known point (epoch 1 is checkpointed)

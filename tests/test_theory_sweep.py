@@ -144,11 +144,13 @@ def test_cli_writes_data_and_figure(tmp_path, capsys):
     from benign.bridge.cli import main
 
     cfg = tmp_path / "s.toml"
-    cfg.write_text('[sweep]\nn_samples = 30\nratios = { start = 0.5, stop = 4, num = 3 }\n'
-                   'noise_rates = [0, 0.1]\nseeds = 2\n[params]\nsnr = 3.0\n[phase]\nn_boot = 50\n')
+    cfg.write_text('[experiment]\nname = "s"\nkind = "theory"\nsource = "test"\n'
+                   '[base]\nn_samples = 30\nsnr = 3.0\n'
+                   '[grid]\nratio = [0.5, 1.41, 4.0]\nnoise_rate = [0, 0.1]\nseed = [0, 1]\n'
+                   'estimator = ["max_margin", "best_ridge", "best_gd"]\n')
     out = tmp_path / "figs"
-    argv = ["theory", "sweep", "--config", str(cfg), "--out", str(out), "--name", "t",
-            "--estimators", "max_margin,best_ridge,best_gd", "--baseline", "best_ridge,best_gd"]
+    argv = ["theory", "sweep", "--config", str(cfg), "--out", str(out), "--name", "t", "--n-boot", "50",
+            "--baseline", "best_ridge,best_gd"]
     assert main(argv) == 0
     for suffix in ("t.pdf", "t.png", "t.csv", "t_data.csv", "t_phase.csv"):
         assert (out / suffix).stat().st_size > 0
@@ -162,8 +164,8 @@ def test_cli_writes_data_and_figure(tmp_path, capsys):
     (["--n-samples", "0"], "n_samples must be a positive integer"),
     (["--task", "linear", "--set", "spectrum=zipf"], "unknown spectrum 'zipf'"),
     (["--config", "BAD"], "malformed TOML"),
-    (["--config", "TYPES"], "estimators must be a non-empty list of estimator names"),
-    (["--baseline", "best_rigde"], "unknown baseline 'best_rigde'"),
+    (["--config", "TYPES"], "unknown top-level table 'sweep'"),
+    (["--baseline", "best_rigde"], "unknown estimator 'best_rigde'"),
     (["--n-boot", "0"], "n_boot must be a positive integer"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, capsys, argv, msg):
