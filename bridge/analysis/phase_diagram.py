@@ -22,6 +22,7 @@ from benign.bridge.analysis.regimes import (
     regime_from_metrics,
 )
 from benign.bridge.coerce import coerce, field_types
+from benign.bridge.values import parse_values
 from benign.theory.phase_models import PhaseModel, get_model, summarize
 
 VALUES = ("test_error", "interpolation_cost", "regime")
@@ -48,6 +49,24 @@ def model_config(model: PhaseModel, overrides: dict[str, Any] | None = None):
                              f"(fields: {', '.join(sorted(hints))})")
         values[name] = coerce(value, hints[name], f"--set {name}")
     return model.config(**values)
+
+
+#: axes whose values are counts: grid values are rounded to distinct integers
+INTEGER_AXES = ("n_samples",)
+
+
+def axis_values(model: PhaseModel, simulate: bool, text: str | None, axis: str) -> np.ndarray:
+    """The values of ``axis`` ("x" or "y"): parsed from ``text`` (the value grammar) or the model's
+    default grid for the mode; counts (``n_samples``) rounded to distinct integers."""
+    name = getattr(model, axis)
+    if text is None:
+        mode = "simulate" if simulate else "closed"
+        if mode not in model.grids:
+            raise ValueError(f"phase model {model.name!r} has no default {axis} grid; give --{axis}")
+        vals = np.asarray(model.grids[mode][axis == "y"], dtype=float)
+    else:
+        vals = parse_values(text, f"--{axis}")
+    return np.unique(np.round(vals)) if name in INTEGER_AXES else vals
 
 
 def label_regimes(cells: pd.DataFrame, model: PhaseModel,

@@ -18,10 +18,6 @@ from benign.bridge.analysis.phase_diagram import VALUES
 from benign.bridge.commands import add_threshold_option
 from benign.theory.phase_models import model_names
 
-# default axis values: (closed form, simulated)
-DEFAULT_X = ("geom:0.1:100:200", "geom:0.25:64:9")
-DEFAULT_Y = ("lin:0:0.45:50", "lin:0:0.4:5")
-
 
 def add_parser(actions) -> None:
     p = actions.add_parser("phase", help="phase diagram of a registered model: closed form or simulation",
@@ -33,7 +29,7 @@ def add_parser(actions) -> None:
                       help="closed form (default where the model has one)")
     mode.add_argument("--simulate", dest="simulate", action="store_true", help="finite-n simulation")
     p.add_argument("--x", "--ratios", dest="x", metavar="GRID",
-                   help="x values: '0.5,1,2', 'geom:A:B:N', 'lin:A:B:N'")
+                   help="x values: '0.5,1,2', 'geom:A:B:N', 'lin:A:B:N' (default: the model's grid)")
     p.add_argument("--y", "--noise-rates", dest="y", metavar="GRID", help="y values, same grammar")
     p.add_argument("--seeds", default="3", help="--simulate seeds: a count ('3' = 0..2) or a list '0,4'")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
@@ -46,10 +42,10 @@ def add_parser(actions) -> None:
 
 
 def run(args) -> int:
-    from benign.bridge.analysis.phase_diagram import model_config
+    from benign.bridge.analysis.phase_diagram import axis_values, model_config
     from benign.bridge.analysis.regimes import parse_thresholds
     from benign.bridge.figures.phase_diagram import phase_figure  # matplotlib: only when drawing
-    from benign.bridge.values import check_name, parse_seeds, parse_values, split_assignments
+    from benign.bridge.values import check_name, parse_seeds, split_assignments
     from benign.theory.phase_models import get_model
 
     model = get_model(args.model)
@@ -59,8 +55,8 @@ def run(args) -> int:
     overrides = split_assignments(args.overrides + ([f"snr={args.snr}"] if args.snr else []), "--set")
     stem = check_name(args.stem or f"phase_{model.name}_{'sim' if simulate else 'closed'}_{args.value}",
                       "--stem")
-    paths = phase_figure(model, parse_values(args.x or DEFAULT_X[simulate], "--x"),
-                         parse_values(args.y or DEFAULT_Y[simulate], "--y"), value=args.value,
+    xs, ys = (axis_values(model, simulate, args.x, "x"), axis_values(model, simulate, args.y, "y"))
+    paths = phase_figure(model, xs, ys, value=args.value,
                          simulate=simulate, seeds=parse_seeds(args.seeds),
                          config=model_config(model, overrides),
                          thresholds=parse_thresholds(args.threshold), out=Path(args.out) / stem)

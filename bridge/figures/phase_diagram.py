@@ -25,12 +25,17 @@ _STYLES = ("-", "--", ":", "-.")
 _CURVE_COLORS = ("black", "#D55E00", "#CC79A7", "#0072B2")  # visible on cividis
 
 
-def _plot_frame(grid: PhaseGrid) -> pd.DataFrame:
-    """Cells on the (x, y) plane under the names plot_phase_diagram draws (ratio, noise_rate)."""
+def _plot_frame(grid: PhaseGrid, value: str = "test_error") -> pd.DataFrame:
+    """Cells on the (x, y) plane under the names plot_phase_diagram draws (ratio, noise_rate).
+
+    The clean (noise_rate = 0) cells are the E(0) reference of the delta rule, where delta is 0 by
+    definition: a regime map (and its delta contours) shows only the noisy cells."""
     m = grid.model
     cells = grid.cells
     if m.y != "noise_rate":  # clean reference rows sit beside the noisy ones: draw the noisy plane
         cells = cells[cells["noise_rate"] > 0].drop(columns=["noise_rate"])
+    elif value == "regime":
+        cells = cells[cells["noise_rate"] > 0]
     return cells.rename(columns={m.x: "ratio", m.y: "noise_rate"})
 
 
@@ -43,7 +48,7 @@ def draw_phase_diagram(grid: PhaseGrid, value: str = "regime",
         raise ValueError(f"phase model {grid.model.name!r} has no early-stopped comparator "
                          "(test_error_es); use --value test_error or regime")
     m = grid.model
-    frame = _plot_frame(grid)
+    frame = _plot_frame(grid, value)
     drawn = []
     if value == "regime":
         for level, style in ((thresholds.benign_delta, "-"), (thresholds.catastrophic_delta, "--")):

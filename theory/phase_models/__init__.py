@@ -35,11 +35,12 @@ fraction (a cell interpolates when most of its draws do).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["PhaseModel", "register", "get_model", "model_names", "summarize"]
+__all__ = ["PhaseModel", "register", "get_model", "model_names", "summarize", "geom", "lin"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class PhaseModel:
     x, y : the axis columns; config : frozen dataclass type of the model's parameters;
     simulate / closed_form : the two table makers (``closed_form`` may be ``None``);
     boundary : optional predicted-boundary curves; source : papers and equations, cited as
-    ``docs/<file>.md §<section>``.
+    ``docs/<file>.md §<section>``; grids : default axis values of the closed form and the simulation.
     """
 
     name: str
@@ -62,6 +63,9 @@ class PhaseModel:
     y: str = "noise_rate"
     boundary: Callable[..., pd.DataFrame] | None = None
     source: str = ""
+    #: default axis values per mode, ``{"closed": (xs, ys), "simulate": (xs, ys)}`` (floats; the
+    #: simulated grid is coarse so that a default run takes seconds)
+    grids: dict = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, PhaseModel] = {}
@@ -88,6 +92,17 @@ def get_model(name: str) -> PhaseModel:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown phase model {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def geom(start: float, stop: float, num: int, *, integer: bool = False) -> tuple[float, ...]:
+    """``num`` log-spaced axis values (rounded to distinct integers with ``integer``), for ``grids``."""
+    vals = np.geomspace(start, stop, num)
+    return tuple(float(v) for v in (np.unique(np.round(vals)) if integer else vals))
+
+
+def lin(start: float, stop: float, num: int) -> tuple[float, ...]:
+    """``num`` evenly spaced axis values, for ``grids``."""
+    return tuple(float(v) for v in np.linspace(start, stop, num))
 
 
 def summarize(sim: pd.DataFrame, x: str, y: str = "noise_rate") -> pd.DataFrame:

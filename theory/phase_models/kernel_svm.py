@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from benign.theory.estimators import gram_eigh, max_margin_dual
 from benign.theory.kernels import KERNELS, kernel_matrix, sample_sphere
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, register
 from benign.theory.phase_models._common import (
     INPUTS,
     draw_inputs,
@@ -153,8 +153,10 @@ _SOURCE = ("Hard-margin SVM = limit of gradient descent on the logistic loss (So
 
 KERNEL_SVM = register(PhaseModel(
     name="kernel-svm", description="hard-margin kernel SVM on flipped labels over (n, eta), simulated",
-    x="n_samples", config=KernelSVMConfig, simulate=kernel_svm_simulate, source=_SOURCE))
+    x="n_samples", config=KernelSVMConfig, simulate=kernel_svm_simulate, source=_SOURCE,
+    grids={"simulate": (geom(25, 200, 4, integer=True), (0.0, 0.1, 0.2, 0.3, 0.4))}))
 
 RF_SVM = register(PhaseModel(
     name="rf-svm", description="hard-margin SVM on ReLU random features over psi = k/N, flipped labels, "
-    "simulated", x="ratio", config=RFSVMConfig, simulate=rf_svm_simulate, source=_SOURCE))
+    "simulated", x="ratio", config=RFSVMConfig, simulate=rf_svm_simulate, source=_SOURCE,
+    grids={"simulate": (geom(0.5, 16, 5), (0.0, 0.2, 0.4))}))

@@ -34,7 +34,7 @@ from benign.theory.kernels import (
     sphere_spectrum,
 )
 from benign.theory.metrics import INTERP_RTOL
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, lin, register
 from benign.theory.phase_models._common import frame, n_grid, noise_grid, noise_var, seed_list
 from benign.theory.taxonomy import classify_scaling
 from benign.theory.validate import check_in, check_nonnegative, check_positive, check_positive_int
@@ -253,5 +253,7 @@ def krr_simulate_per_cell(xs, ys, seeds, config: KRRConfig | None = None) -> pd.
 KRR = register(PhaseModel(
     name="krr", description="kernel ridge(less) regression over (n, eta) with the Mallinar taxonomy",
     x="n_samples", config=KRRConfig, simulate=krr_simulate, closed_form=krr_closed_form,
+    grids={"closed": (geom(20, 2000, 60, integer=True), lin(0, 0.45, 40)),
+           "simulate": (geom(25, 400, 5, integer=True), (0.0, 0.1, 0.2, 0.3, 0.4))},
     source="Simon, Dickens, Karkada, DeWeese, TMLR 2023 and Canatar, Bordelon, Pehlevan, Nat. Commun. 2021 "
     "(eigenframework); Mallinar et al., NeurIPS 2022 (taxonomy); docs/phase_models.md §4"))

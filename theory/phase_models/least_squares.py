@@ -27,7 +27,7 @@ from benign.theory.effective_rank import bllt_diagnostics, is_benign_covariance
 from benign.theory.eigenframework import eigen_predict
 from benign.theory.linear_risk import hastie_isotropic_risk
 from benign.theory.metrics import linear_label_error
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, lin, register
 from benign.theory.phase_models._common import frame, noise_grid, noise_var, ratio_grid, seed_list
 from benign.theory.sweep import SweepParams, n_features_for, sweep
 from benign.theory.validate import check_in, check_positive_int
@@ -176,12 +176,15 @@ _SOURCE = ("Hastie, Montanari, Rosset, Tibshirani, Ann. Statist. 2022 (isotropic
            "ridge(less) risk); Bartlett, Long, Lugosi, Tsigler, PNAS 2020 (effective ranks); "
            "docs/phase_models.md §2")
 
+_GRIDS = {"closed": (geom(0.1, 100, 100), lin(0, 0.45, 40)),
+          "simulate": (geom(0.2, 16, 9), (0.0, 0.1, 0.2, 0.3, 0.4))}
+
 MIN_NORM = register(PhaseModel(
     name="min-norm", description="min-norm least squares over psi = p/N with label noise (regression or "
     "classification on flipped +-1 labels)", x="ratio", config=MinNormConfig,
-    simulate=least_squares_simulate, closed_form=least_squares_closed_form, source=_SOURCE))
+    simulate=least_squares_simulate, closed_form=least_squares_closed_form, source=_SOURCE, grids=_GRIDS))
 
 RIDGE = register(PhaseModel(
     name="ridge", description="ridge least squares over psi = p/N with label noise", x="ratio",
     config=RidgeConfig, simulate=least_squares_simulate, closed_form=least_squares_closed_form,
-    source=_SOURCE))
+    source=_SOURCE, grids=_GRIDS))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from benign.theory import mm_asymptotics as mm
 from benign.theory import phase_sim
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, lin, register
 
 
 @dataclass(frozen=True)
@@ -84,5 +84,7 @@ MODEL = register(PhaseModel(
     name="max-margin",
     description="hard-margin classifier vs early-stopped comparator on the noisy Gaussian mixture",
     x="ratio", config=MaxMarginPhaseConfig, simulate=simulate, closed_form=closed_form, boundary=boundary,
+    grids={"closed": (geom(0.1, 100, 200), lin(0, 0.45, 50)),
+           "simulate": (geom(0.25, 64, 9), lin(0, 0.4, 5))},
     source="Montanari, Ruan, Sohn, Yan (2019) max-margin asymptotics; docs/theory.md §1.3",
 ))

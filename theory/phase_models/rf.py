@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from benign.theory.kernels import krr_fit, krr_path, sphere_spectrum
 from benign.theory.metrics import INTERP_RTOL
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, lin, register
 from benign.theory.phase_models._common import (
     INPUTS,
     draw_inputs,
@@ -196,5 +196,7 @@ def rf_simulate_per_cell(xs, ys, seeds, config: RFConfig | None = None) -> pd.Da
 RF = register(PhaseModel(
     name="rf", description="ReLU random-features ridge(less) regression over psi = k/N with label noise",
     x="ratio", config=RFConfig, simulate=rf_simulate, closed_form=rf_closed_form,
+    grids={"closed": (geom(0.1, 100, 100), lin(0, 0.45, 40)),
+           "simulate": (geom(0.25, 16, 9), (0.0, 0.1, 0.2, 0.3, 0.4))},
     source="Simon, Karkada, Ghosh, Belkin, ICLR 2024 (random-features eigenframework); Mei & Montanari, "
     "CPAM 2022 (the k = N peak); docs/phase_models.md §3"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
-from benign.theory.phase_models import PhaseModel, register
+from benign.theory.phase_models import PhaseModel, geom, register
 from benign.theory.two_layer.boundaries import predicted_boundaries
 from benign.theory.two_layer.config import X_AXES, Y_AXES, TwoLayerConfig
 from benign.theory.two_layer.simulate import simulate_two_layer
@@ -53,7 +53,17 @@ def two_layer_model(x: str = "ratio", y: str = "n_samples") -> PhaseModel:
 
     return PhaseModel(name="two-layer", description="two-layer leaky-ReLU / ReLU^q network trained by GD to "
                       "zero training error on a noisy mixture", x=x, y=y, config=TwoLayerConfig,
-                      simulate=simulate, closed_form=None, boundary=boundary, source=SOURCE)
+                      simulate=simulate, closed_form=None, boundary=boundary, source=SOURCE,
+                      grids=_default_grids(x, y))
+
+
+_AXIS_VALUES = {"ratio": (1.0, 2.0, 4.0, 8.0), "n_samples": (40.0, 60.0), "snr": geom(0.5, 8, 4),
+                "noise_rate": (0.0, 0.1, 0.2)}
+
+
+def _default_grids(x: str, y: str) -> dict:
+    """A coarse default simulated grid on (x, y) (seconds of CPU; the preset holds the published one)."""
+    return {"simulate": (_AXIS_VALUES[x], _AXIS_VALUES[y])}
 
 
 MODEL = register(two_layer_model())
