@@ -24,7 +24,9 @@ from .data import (
     ImageData,
     available_datasets,
     balanced_subsample,
+    dataset_source,
     default_root,
+    download_dataset,
     load_dataset,
     make_synthetic,
     normalization,
@@ -39,6 +41,15 @@ from .noise import (
     inject_label_noise,
     load_cifar10n,
     noise_count,
+)
+from .ntk import (
+    DEFAULT_MEMORY_BUDGET,
+    NTKPlan,
+    empirical_ntk,
+    init_model,
+    jacobian_loop,
+    ntk_plan,
+    trained_model,
 )
 from .params import (
     PARAM_COUNTS,
@@ -66,7 +77,7 @@ from .train_config import DATASET_NAMES, MODEL_NAMES, TRAIN_NOISE_KINDS, TrainCo
 __all__ = [
     # data
     "DATASETS", "DATASET_NAMES", "DatasetSpec", "ImageData", "available_datasets", "balanced_subsample",
-    "default_root", "load_dataset", "make_synthetic", "normalization",
+    "default_root", "load_dataset", "make_synthetic", "normalization", "dataset_source", "download_dataset",
     # noise
     "CIFAR10N_COLUMNS", "CIFAR10_ASYMMETRIC", "NOISE_KINDS", "NoisyLabels", "default_cifar10n_path",
     "inject_label_noise", "load_cifar10n", "noise_count",
@@ -82,4 +93,7 @@ __all__ = [
     "apply_crop_flip", "crop_flip_params", "normalize", "svd_erase", "translate",
     "SHARPNESS_KINDS", "default_batch_size", "input_grad_model", "input_grad_norm", "integrate_euclidean",
     "integrate_path", "neighbourhood", "sharpness", "summarize",
+    # empirical neural tangent kernel
+    "DEFAULT_MEMORY_BUDGET", "NTKPlan", "empirical_ntk", "init_model", "jacobian_loop", "ntk_plan",
+    "trained_model",
 ]

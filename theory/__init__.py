@@ -21,6 +21,10 @@ kernels          kernels, eigh-based KRR, sphere spectra
 random_features  random-features eigenframework and simulations
 taxonomy         benign / tempered / catastrophic from n-scaling
 phase_sim        finite-n simulated phase diagram of the interpolation cost
+phase_models     registry of phase-diagram models (max-margin, min-norm, ridge, rf, krr, kernel-svm,
+                 rf-svm, two-layer): closed form and simulation on one grid
+two_layer        two-layer networks trained by batched gradient descent on noisy mixtures
+kernel_predict   kernel regression and eigenframework predictions from a kernel on a pool of points
 
 The derivations and sources behind every closed form are in ``docs/theory.md``. The names below are the
 flat API; everything else stays reachable through its module (``benign.theory.kernels.DEFAULT_RCOND``).
@@ -50,6 +54,13 @@ from .estimators import (
     min_norm,
     ridge,
 )
+from .kernel_predict import (
+    PoolSpectrum,
+    eigen_prediction,
+    kernel_regression,
+    label_noise_variance,
+    pool_spectrum,
+)
 from .kernels import (
     KERNELS,
     KRRFit,
@@ -59,6 +70,7 @@ from .kernels import (
     kernel_profile,
     krr,
     krr_fit,
+    krr_path,
     krr_predict,
     sample_sphere,
     sphere_multiplicity,
@@ -97,8 +109,12 @@ from .svp import (
 from .sweep import sweep
 from .sweep_point import COLUMNS, ESTIMATORS, TASKS, SweepParams, n_features_for, run_point, seeded_data
 from .taxonomy import REGIMES, classify_scaling, regime_from_spectrum, regime_from_sweep
+from .two_layer import TwoLayerConfig, make_mixture, simulate_two_layer, train_networks
 
 __all__ = [
+    # kernel predictions, two-layer networks
+    "PoolSpectrum", "eigen_prediction", "kernel_regression", "label_noise_variance", "pool_spectrum",
+    "TwoLayerConfig", "make_mixture", "simulate_two_layer", "train_networks",
     # data
     "SPECTRA", "ClassificationData", "RegressionData", "flip_labels", "make_gmm",
     "make_linear_classification", "make_regression", "spectrum",
@@ -126,7 +142,7 @@ __all__ = [
     "EigenPrediction", "eigen_curve", "eigen_kappa", "eigen_predict", "power_law_spectrum",
     # kernels
     "KERNELS", "KRRFit", "expand_levels", "gaussian_design_krr", "kernel_matrix", "kernel_profile", "krr",
-    "krr_fit", "krr_predict", "sample_sphere", "sphere_multiplicity", "sphere_spectrum",
+    "krr_path", "krr_fit", "krr_predict", "sample_sphere", "sphere_multiplicity", "sphere_spectrum",
     # random_features
     "rf_curve", "rf_eigen_predict", "rf_simulate_linear", "rf_simulate_relu",
     # taxonomy
