@@ -130,7 +130,7 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_training(config, run_dir, *, device=None, progress=None):
+    def fake_training(config, run_dir, *, device=None, progress=None, wait=True):
         seen["device"] = device
         return {"summary": {"test_error": 0.5}}
 
