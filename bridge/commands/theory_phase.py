@@ -49,6 +49,7 @@ def run(args) -> int:
     from benign.bridge.analysis.phase_diagram import model_config
     from benign.bridge.analysis.regimes import parse_thresholds
     from benign.bridge.figures.phase_diagram import phase_figure  # matplotlib: only when drawing
+    from benign.bridge.runs.atomic import check_out_folder
     from benign.bridge.values import check_name, parse_seeds, parse_values, split_assignments
     from benign.theory.phase_models import get_model
 
@@ -63,7 +64,7 @@ def run(args) -> int:
                          parse_values(args.y or DEFAULT_Y[simulate], "--y"), value=args.value,
                          simulate=simulate, seeds=parse_seeds(args.seeds),
                          config=model_config(model, overrides),
-                         thresholds=parse_thresholds(args.threshold), out=Path(args.out) / stem)
+                         thresholds=parse_thresholds(args.threshold), out=check_out_folder(args.out) / stem)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
