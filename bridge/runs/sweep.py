@@ -93,8 +93,8 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
 
         try:
             check_here([t.config for t in todo])
-        except ValueError as exc:
-            raise ValueError(f"{experiment.name}: {exc}") from None
+        except (ValueError, FileNotFoundError) as exc:  # one line at load, not one failed run per point
+            raise type(exc)(f"{experiment.name}: {exc}") from None
     store = ResultsStore(experiment.results, writable=True)
     restored = store.restore_parts()
     if restored:
