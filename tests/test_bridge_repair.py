@@ -77,7 +77,8 @@ def test_deleted_run_folder_needs_repair_and_run_recomputes_it(exp, capsys):
     shutil.rmtree(run_dir)
     assert _status(exp) == {"done": 1, "pending": 0, "repair": 1}
     assert main(["status", str(exp.path), "--results", str(exp.results)]) == 0
-    assert f"need repair (`benign run` recomputes them), first: run {key}: run folder" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"need repair (`benign run` recomputes them), first: run {key}: run folder" in out
     summary = run_experiment(exp, "debug", progress=False)
     assert summary.ran == {"repaired": 1}
     assert _status(exp) == {"done": 2, "pending": 0, "repair": 0}
@@ -91,7 +92,8 @@ def test_deleted_run_folder_needs_repair_and_run_recomputes_it(exp, capsys):
 
 
 @pytest.mark.parametrize("name", ["epochs.jsonl", "summary.json"])
-def test_truncated_artefact_is_named_in_one_line_then_rewritten_from_the_checkpoint(exp, name, capsys, caplog):
+def test_truncated_artefact_is_named_in_one_line_then_rewritten_from_its_checkpoint(exp, name, capsys,
+                                                                                   caplog):
     key = exp.keys[1]
     run_dir = ResultsStore(exp.results).run_dir(key)
     good = (run_dir / name).read_text()

@@ -309,7 +309,7 @@ def test_kill_9_mid_training_resumes_the_checkpoint(tmp_path):
     assert got[key]["epochs_run"] == 3
 
 
-# --------------------------------------------------------------------------- seeds and names (issue #10, item 4)
+# ------------------------------------------------------------------ seeds and names (issue #10, item 4)
 
 THEORY_SEEDS = ('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="min_norm"\nn_samples=20\n'
                 'noise_rate=0.0\n[grid]\nratio=[2.0]\nseed={seeds}\n')

@@ -12,7 +12,6 @@ of that same rule. Writes ``<out>/<stem>.{pdf,png,csv}`` and ``<out>/<stem>_boun
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from benign.bridge.analysis.phase_diagram import VALUES
 from benign.bridge.commands import add_threshold_option

@@ -98,7 +98,8 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
     store = ResultsStore(experiment.results, writable=True)
     restored = store.restore_parts()
     if restored:
-        logger.info("%s: parts/ was missing; %d record(s) restored from results.parquet", store.root, restored)
+        logger.info("%s: parts/ was missing; %d record(s) restored from results.parquet", store.root,
+                    restored)
         store.close()
     atomic_write_json(store.root / "experiments" / f"{experiment.name}.json", experiment.summary())
     if store.last_read.skipped:
