@@ -149,7 +149,7 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
 
 
 def test_theory_kind_records_equal_run_point(tmp_path):
-    sweep = pytest.importorskip("benign.theory.sweep")
+    sweep = pytest.importorskip("benign.theory.sweep_point")
     path = tmp_path / "t.toml"
     path.write_text('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="min_norm"\nn_samples=40\n'
                     'snr=2\n[grid]\nratio=[0.5, 2]\nnoise_rate=[0, 0.1]\nseed=[3]\n')
