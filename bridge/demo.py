@@ -201,6 +201,10 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     name, notes = (_paper_dataset() if scale == "paper" else choose_dataset(dataset, download=download))
     opts = {"workers": workers} if executor == "local" and workers is not None else {}
     runner = make_executor(executor, **opts)  # likewise a bad --executor/--workers
+    if device is not None:  # and a bad --device (tpu, cuda without a GPU), before the theory figure
+        from benign.empirical.train_config import TrainConfig, check_machine
+
+        check_machine(TrainConfig(device=device))
     t0 = time.perf_counter()
     fig, data = overlay.plot_theory(thresholds)
     theory_png = save(fig, data, out / "theory_phase")["png"]

@@ -40,7 +40,7 @@ from typing import Any
 from benign.bridge.coerce import coerce, field_types
 from benign.bridge.kinds import get_kind
 from benign.bridge.runs.atomic import json_default
-from benign.bridge.values import check_name, parse_scalar
+from benign.bridge.values import check_name, parse_scalar, parse_seeds
 
 TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm")
 EXPERIMENT_FIELDS = ("name", "kind", "source", "executor", "results", "description")
@@ -219,6 +219,9 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
             _check_keys({name: 0}, SLURM_FIELDS, "slurm field in --set")
             slurm[name] = value
 
+    for axis in grid:
+        if axis == "seed" or axis.endswith("_seed"):  # a repeated seed would be merged or counted twice
+            parse_seeds(list(grid[axis]), f"[grid] {axis}")
     slurm = {k: coerce(v, SLURM_FIELDS[k], f"slurm.{k}") for k, v in slurm.items()}
     name = _string(meta, "name", required=True)
     check_name(name, "[experiment] name")

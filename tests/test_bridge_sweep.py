@@ -130,7 +130,7 @@ def test_train_record_names_the_device_it_ran_on(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_training(config, run_dir, *, device=None, progress=None):
+    def fake_training(config, run_dir, *, device=None, progress=None, wait=True):
         seen["device"] = device
         return {"summary": {"test_error": 0.5}}
 
@@ -307,3 +307,40 @@ def test_kill_9_mid_training_resumes_the_checkpoint(tmp_path):
     strip = lambda r: {k: v for k, v in strip_provenance(r).items() if k not in timing}  # noqa: E731
     assert strip(got[key]) == strip(want[key])  # bitwise-identical metrics on CPU after the resume
     assert got[key]["epochs_run"] == 3
+
+
+# ------------------------------------------------------------------ seeds and names (issue #10, item 4)
+
+THEORY_SEEDS = ('[experiment]\nname="t"\nkind="theory"\n[base]\nestimator="min_norm"\nn_samples=20\n'
+                'noise_rate=0.0\n[grid]\nratio=[2.0]\nseed={seeds}\n')
+
+
+@pytest.mark.parametrize("seeds", ["[0, 0, 1]", "[1.7, 2.2]", "[-1, 0]"])
+def test_grid_seeds_must_be_distinct_non_negative_integers(seeds, tmp_path, capsys):
+    from benign.bridge.cli import main
+
+    path = tmp_path / "t.toml"
+    path.write_text(THEORY_SEEDS.format(seeds=seeds))
+    for argv in (["theory", "sweep", "--config", str(path), "--out", str(tmp_path / "fig")],
+                 ["status", str(path), "--results", str(tmp_path / "r")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "[grid] seed" in err[0], err
+    assert not (tmp_path / "fig").exists()
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["theory", "sweep", "--seeds", "2.5"], "--seeds: '2.5' is not an integer"),
+    (["theory", "sweep", "--seeds", "0,0,1"], "seeds must be distinct"),
+    (["theory", "sweep", "--name", "../../x"], "--name '../../x' must be letters"),
+    (["theory", "phase", "--stem", "../../x"], "--stem '../../x' must be letters"),
+])
+def test_theory_seeds_and_names_are_refused_in_one_line(argv, match, tmp_path, capsys, monkeypatch):
+    from benign.bridge.cli import main
+
+    out = tmp_path / "a" / "b" / "out"
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0], err
+    assert not list(tmp_path.rglob("x*")) and not out.exists()

@@ -154,6 +154,11 @@ def _pairs(flags: list[str]) -> list[str]:
     return [f"{k}={v}" for k, v in zip(flags[::2], flags[1::2], strict=True)]
 
 
+def _no_figures(monkeypatch) -> None:
+    for module in ("theory_sweep", "phase_diagram"):
+        monkeypatch.setattr(f"benign.bridge.figures.{module}.save_figure", lambda *a, **k: {})
+
+
 SMALL_RATIOS = st.one_of(
     st.lists(st.floats(-1, 4, allow_nan=False), min_size=1, max_size=3).map(lambda v: ",".join(map(str, v))),
     WORDS, st.sampled_from(["geom:0.5:2:3", "geom:0:1:2", "lin:0:0.4:2", "geom:1:2:0", "1,1e300"]))
@@ -165,17 +170,28 @@ SWEEP_FLAGS = {
     "--estimators": st.sampled_from(["min_norm", "max_margin", "svm", "", "min_norm,ridge", "best_gd"]),
     "--task": WORDS,
     "--snr": st.one_of(WORDS, NUMBERS.map(str)),
+    "--name": st.one_of(WORDS, st.text(max_size=8)),
 }
+# --out: a fresh folder, the temp folder itself, an existing file, or nothing at all
+OUTS = st.sampled_from(["new", "tmp", "file", ""])
+
+
+def _out(tmp: str, which: str) -> str:
+    if which == "file":
+        (Path(tmp) / "taken").write_text("x")
+        return str(Path(tmp) / "taken")
+    return {"new": str(Path(tmp) / "a" / "b"), "tmp": tmp, "": ""}[which]
 
 
 @FUZZ
-@given(flags=st.fixed_dictionaries({}, optional=SWEEP_FLAGS))
-@example(flags={"--n-samples": "100000000"})
-def test_theory_sweep_flags_run_or_fail_in_one_line(flags, capsys, monkeypatch):
-    monkeypatch.setattr("benign.bridge.figures.save_figure", lambda *a, **k: {})
+@given(flags=st.fixed_dictionaries({}, optional=SWEEP_FLAGS), out=OUTS)
+@example(flags={"--n-samples": "100000000"}, out="tmp")
+@example(flags={"--name": "../../x"}, out="new")
+def test_theory_sweep_flags_run_or_fail_in_one_line(flags, out, capsys, monkeypatch):
+    _no_figures(monkeypatch)
     with tempfile.TemporaryDirectory() as tmp:
         argv = ["theory", "sweep", "--n-samples", "6", "--ratios", "0.5,2", "--seeds", "1", "--n-boot", "5",
-                "--estimators", "min_norm", "--out", tmp]
+                "--estimators", "min_norm", f"--out={_out(tmp, out)}"]
         _check(argv + [f"{k}={v}" for k, v in flags.items()], capsys)
 
 
@@ -184,16 +200,47 @@ PHASE_FLAGS = {
     "--noise-rates": st.one_of(WORDS, st.sampled_from(["0,0.1", "lin:0:0.4:3", "0.7", "lin:0:0.4:0"])),
     "--snr": st.one_of(SNRS, WORDS, NUMBERS.map(str)),
     "--tolerance": st.one_of(WORDS, NUMBERS.map(str)),
+    "--stem": st.one_of(WORDS, st.text(max_size=8)),
 }
 
 
 @FUZZ
-@given(flags=st.fixed_dictionaries({}, optional=PHASE_FLAGS))
-@example(flags={"--snr": "1e-300"})  # the root-bracket failures
-@example(flags={"--ratios": "1,1e300"})
-@example(flags={"--snr": "1000"})
-def test_theory_phase_flags_run_or_fail_in_one_line(flags, capsys, monkeypatch):
-    monkeypatch.setattr("benign.bridge.figures.save_figure", lambda *a, **k: {})
+@given(flags=st.fixed_dictionaries({}, optional=PHASE_FLAGS), out=OUTS)
+@example(flags={"--snr": "1e-300"}, out="tmp")  # the root-bracket failures
+@example(flags={"--ratios": "1,1e300"}, out="tmp")
+@example(flags={"--snr": "1000"}, out="tmp")
+@example(flags={"--stem": "../../x"}, out="new")
+def test_theory_phase_flags_run_or_fail_in_one_line(flags, out, capsys, monkeypatch):
+    _no_figures(monkeypatch)
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["theory", "phase", "--ratios", "0.5,2", "--noise-rates", "0,0.2", "--out", tmp]
+        argv = ["theory", "phase", "--ratios", "0.5,2", "--noise-rates", "0,0.2", f"--out={_out(tmp, out)}"]
         _check(argv + [f"{k}={v}" for k, v in flags.items()], capsys)
+        assert not list(Path(tmp).parent.glob("x.*"))  # nothing written above --out
+
+
+# --------------------------------------------------------------------------- results folders
+
+JSON = st.recursive(st.one_of(st.none(), st.booleans(), NUMBERS, WORDS, st.text(max_size=6)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                            st.dictionaries(st.sampled_from(["key", "status", "kind", "x"]),
+                                                            inner, max_size=4)), max_leaves=6)
+LINES = st.lists(st.one_of(JSON.map(json.dumps), st.text(max_size=12),
+                           st.sampled_from(['{"key": ["x"], "status": "done"}',
+                                            '{"key": "../../secret", "status": "done", "kind": "train"}'])),
+                 max_size=4)
+THEORY_RUN = ('[experiment]\nname="fuzz"\nkind="theory"\n[base]\nestimator="min_norm"\nn_samples=10\n'
+              'ratio=2.0\nnoise_rate=0.0\nseed=0\n')
+
+
+@settings(FUZZ, max_examples=25)
+@given(lines=LINES, torn=st.booleans())
+@example(lines=['{"key": ["x"], "status": "done"}'], torn=False)
+def test_any_part_lines_are_read_skipped_or_reported_in_one_line(lines, torn, capsys):
+    with tempfile.TemporaryDirectory() as tmp:
+        path, res = Path(tmp) / "fuzz.toml", Path(tmp) / "results"
+        path.write_text(THEORY_RUN, encoding="utf-8")
+        (res / "parts").mkdir(parents=True)
+        text = "".join(line.replace("\n", " ") + "\n" for line in lines)
+        (res / "parts" / "fuzz.jsonl").write_text(text[:-1] if torn and text else text, encoding="utf-8")
+        for argv in (["status", str(path)], ["collect"], ["run", str(path), "--executor", "debug"]):
+            _check([*argv, "--results", str(res)], capsys)

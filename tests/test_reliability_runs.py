@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -231,13 +232,35 @@ def test_two_concurrent_benign_runs_end_with_the_lone_runs_records(concurrent_ru
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="bridge: runners.execute records a second `done` for a run it only "
-                   "waited for; it should call run_training(wait=False) and, on RunLocked, return "
-                   "Outcome(key, 'skipped') without a record")
 def test_two_concurrent_benign_runs_record_each_run_once(concurrent_run):
-    *_, tmp = concurrent_run
+    *_, outs, tmp = concurrent_run
     keys = [r["key"] for r in _run_records(tmp / "both") if r["status"] == "done"]
-    assert sorted(keys) == sorted(set(keys))
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 2
+    assert not list((tmp / "both" / "runs").glob("*/error.txt"))
+    lines = [out.strip().splitlines()[-1] for out, _ in outs]
+    # what one process left to the other is said, not recorded: "1 done, 1 skipped (another ...)"
+    said = sum(int(m.group(1)) for line in lines for m in re.finditer(r"(\d+) done", line))
+    assert said == 2, lines
+
+
+def test_benign_run_skips_a_run_that_benign_train_holds(tmp_path, capsys):
+    """A run folder held by another trainer: skipped without a record, without error.txt."""
+    from benign.bridge.experiment import load_experiment
+    from benign.bridge.runs.store import ResultsStore
+    from benign.bridge.runs.sweep import run_experiment
+
+    exp = load_experiment(_experiment(tmp_path), results=tmp_path / "res", overrides=["grid.width=[1]"])
+    run_dir = tmp_path / "res" / "runs" / exp.keys[0]
+    run_dir.mkdir(parents=True)
+    with run_lock(run_dir):
+        summary = run_experiment(exp, "debug", progress=False)
+    assert summary.ran == {"busy": 1} and summary.failed == 0
+    assert "1 skipped (another process is computing it)" in summary.line()
+    assert not (run_dir / "error.txt").exists() and not ResultsStore(tmp_path / "res").latest()
+    assert run_experiment(exp, "debug", progress=False).ran == {"done": 1}  # still pending, then done
+    record = ResultsStore(tmp_path / "res").latest()[exp.keys[0]]
+    assert record["prov_threads"] == torch.get_num_threads() and record["prov_device"] == "cpu"
+    assert "threads" not in record
 
 
 # ------------------------------------------------------------------------------ benign run, other --workers
@@ -283,5 +306,5 @@ def test_benign_run_killed_then_resumed_with_other_workers_is_bit_identical(tmp_
     assert all(r["prov_resumed"] for r in got.values())
     for key in want:
         assert _result_columns(got[key]) == _result_columns(want[key])
-        assert want[key]["threads"] == 1
+        assert want[key]["prov_threads"] == got[key]["prov_threads"] == 1
         _assert_same_run(tmp_path / "cut" / "runs" / key, tmp_path / "lone" / "runs" / key)

@@ -30,5 +30,8 @@ def main(args) -> int:
         skipped = len(store.last_read.skipped)
         files = ", ".join(f"{name}: {path}" for name, path in written.items()) or "no records"
         note = f" ({skipped} corrupt line(s) skipped)" if skipped else ""
+        if store.bad_artefacts:  # named one per line in the warnings above
+            note += (f" ({len(store.bad_artefacts)} run(s) with unreadable artefacts left out, first: "
+                     f"{store.bad_artefacts[0]}; `benign run` repairs them)")
         print(f"{folder}: {files}{note}")
     return 0

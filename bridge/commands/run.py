@@ -1,8 +1,10 @@
 """``benign run EXP.toml``: compute the missing runs of an experiment (re-run to resume).
 
-Runs are not locked: start one ``benign run`` per experiment and results folder at a time. A second
-one started meanwhile computes the same pending runs again (wasted work; readers keep one record
-per run, so nothing is counted twice).
+Several ``benign run`` of one experiment may run at once (say on two machines sharing the results
+folder): each run is claimed while it is computed, so a second process skips a run the first is
+computing ("skipped (another process is computing it)") and never records a run twice. Finished runs
+whose artefacts are missing or unreadable (``benign status``: repair) are recomputed. A folder of
+finished runs may be read-only: there is nothing to write.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""``benign status EXP.toml ...``: done / pending / failed runs per experiment."""
+"""``benign status EXP.toml ...``: done / pending / failed runs per experiment, and finished runs whose
+artefacts are missing or unreadable (``repair``: ``benign run`` recomputes them)."""
 
 from __future__ import annotations
 
-COLUMNS = ("experiment", "kind", "total", "done", "diverged", "failed", "pending", "results")
+COLUMNS = ("experiment", "kind", "total", "done", "diverged", "failed", "pending", "repair", "results")
 
 
 def add_parser(sub) -> None:
@@ -27,6 +28,9 @@ def main(args) -> int:
     for row in rows:
         for error, count in row["errors"].items():
             print(f"{row['experiment']}: {count} failed: {error}")
+        if row["repairs"]:
+            print(f"{row['experiment']}: {len(row['repairs'])} finished run(s) need repair (`benign run` "
+                  f"recomputes them), first: {row['repairs'][0]}")
         if row["skipped_lines"]:
             print(f"{row['experiment']}: {len(row['skipped_lines'])} corrupt line(s) skipped, "
                   f"first: {row['skipped_lines'][0]}")
@@ -37,7 +41,7 @@ def format_table(rows: list[dict]) -> str:
     """Fixed-width text table of status rows."""
     cells = [[str(c) for c in COLUMNS]] + [[str(row[c]) for c in COLUMNS] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
-    numeric = {"total", "done", "diverged", "failed", "pending"}
+    numeric = {"total", "done", "diverged", "failed", "pending", "repair"}
     lines = []
     for r in cells:
         parts = [v.rjust(w) if c in numeric else v.ljust(w)

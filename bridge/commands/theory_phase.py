@@ -12,7 +12,6 @@ of that same rule. Writes ``<out>/<stem>.{pdf,png,csv}`` and ``<out>/<stem>_boun
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from benign.bridge.analysis.phase_diagram import VALUES
 from benign.bridge.commands import add_threshold_option
@@ -45,6 +44,7 @@ def run(args) -> int:
     from benign.bridge.analysis.phase_diagram import axis_values, model_config
     from benign.bridge.analysis.regimes import parse_thresholds
     from benign.bridge.figures.phase_diagram import phase_figure  # matplotlib: only when drawing
+    from benign.bridge.runs.atomic import check_out_folder
     from benign.bridge.values import check_name, parse_seeds, split_assignments
     from benign.theory.phase_models import get_model
 
@@ -59,7 +59,7 @@ def run(args) -> int:
     paths = phase_figure(model, xs, ys, value=args.value,
                          simulate=simulate, seeds=parse_seeds(args.seeds),
                          config=model_config(model, overrides),
-                         thresholds=parse_thresholds(args.threshold), out=Path(args.out) / stem)
+                         thresholds=parse_thresholds(args.threshold), out=check_out_folder(args.out) / stem)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0

@@ -40,6 +40,7 @@ def add_parser(actions) -> None:
 
 def run(args) -> int:
     from benign.bridge.figures.theory_sweep import sweep_figure, sweep_settings
+    from benign.bridge.runs.atomic import check_out_folder
     from benign.bridge.values import check_name, parse_seeds, parse_values, split_assignments
 
     cfg = dict(DEFAULTS)
@@ -57,7 +58,7 @@ def run(args) -> int:
                           parse_values(cfg["noise_rates"], "--noise-rates"), parse_seeds(cfg["seeds"]),
                           est.split(",") if isinstance(est, str) else est, cfg["params"],
                           tolerance=args.tolerance, n_boot=args.n_boot, baseline=args.baseline.split(","),
-                          out=Path(args.out) / name)
+                          out=check_out_folder(args.out) / name)
     for kind, path in result["paths"].items():
         print(f"{kind}: {path}")
     if result["phase"] is not None:

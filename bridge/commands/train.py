@@ -93,11 +93,12 @@ def _row(rec: dict) -> str:
 
 
 def main(args) -> int:
+    from benign.bridge.runs.atomic import check_out_folder
     from benign.empirical.train import run_training
     from tqdm.auto import tqdm
 
+    out = check_out_folder(args.out)  # Path("") would be the current folder
     config = build_config(args)
-    out = Path(args.out)
     header = " ".join(f"{h:>5}" if i == 0 else f"{h:>9}" for i, h in enumerate(HEADER))
     if not args.quiet:
         print(f"{config.model}-{config.width} on {config.dataset} (n={config.n_samples}, "

@@ -19,16 +19,29 @@ def run_train(config, run_dir: Path, *, device: str | None = None) -> dict:
     The device is resolved here (run_training's rule: CUDA when available) and recorded in the
     summary as e.g. ``"cuda (NVIDIA H100 80GB HBM3)"``, so ``prov_device`` says where the run trained
     even when the config left the device to auto-detection.
+
+    ``wait=False``: when another process trains this folder (``benign train --out`` on it), the
+    trainer's ``RunLocked`` (a ``BlockingIOError``) propagates at once and the bridge skips the run
+    (:func:`benign.bridge.runs.execute.execute`) instead of waiting and recording it a second time.
     """
     import torch  # optional dependency: only a train run needs it
     from benign.empirical.train import run_training
 
     device = device or config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    result = run_training(config, run_dir, device=device, progress=False)
+    result = run_training(config, run_dir, device=device, progress=False, wait=False)
     label = str(device)
     if label.startswith("cuda") and torch.cuda.is_available():
         label = f"{label} ({torch.cuda.get_device_name(torch.device(label))})"
     return {"summary": {**result.get("summary", {}), "device": label}}
+
+
+def check_here(configs) -> None:
+    """:func:`benign.empirical.train_config.check_machine` of each distinct config, at experiment load
+    for the executors that compute on this machine: one line instead of one failed run per grid point."""
+    from benign.empirical.train_config import check_machine
+
+    for config in {repr(c): c for c in configs}.values():
+        check_machine(config)
 
 
 def report(exp, runs, epochs, sharpness, out, *, notes, thresholds):

@@ -35,6 +35,17 @@ def to_json_line(obj: Any) -> str:
     return json.dumps(obj, default=json_default, allow_nan=True)
 
 
+def check_out_folder(path: str | os.PathLike, what: str = "--out") -> Path:
+    """``Path(path)`` for an output folder; one line when it is empty or names an existing file
+    (instead of a bare ``[Errno 17] File exists`` from the first mkdir)."""
+    if not os.fspath(path).strip():
+        raise ValueError(f"{what} is empty; give a folder, e.g. {what} results/run1")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{what} {path} is a file, not a folder; give a folder")
+    return path
+
+
 def _default_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)

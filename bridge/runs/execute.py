@@ -3,6 +3,14 @@
 A runner (:mod:`benign.bridge.kinds.base`) returns ``{"summary": {...}, "<table>": [rows]}``; each
 table is written to ``runs/<key>/<table>.jsonl`` before the record, so a record always points at
 complete artefacts (docs/bridge.md §5).
+
+One process records a run at a time: :func:`execute` claims ``runs/<key>/`` (:mod:`.lock`) before it
+looks at the store, so a run another ``benign run`` is computing, or has recorded meanwhile, is
+skipped, never computed or recorded twice. A runner that finds its run busy in another way raises
+``BlockingIOError`` (the trainer's ``RunLocked``, when ``benign train`` holds the folder): the run
+is skipped too, without a record, and stays pending. A final run whose artefacts need repair
+(:func:`benign.bridge.runs.artefacts.artefact_problem`) is computed again (a trainer rewrites its
+records from its finished checkpoint) and keeps its first record.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from typing import Any
 
 from benign.bridge.experiment import semantic_dict
 from benign.bridge.kinds.base import resolve
+from benign.bridge.runs.artefacts import artefact_problem
 from benign.bridge.runs.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from benign.bridge.runs.lock import claim
 from benign.bridge.runs.provenance import provenance
 from benign.bridge.runs.store import FINAL_STATUSES, ResultsStore
 
@@ -42,7 +52,7 @@ class RunTask:
 @dataclass(frozen=True)
 class Outcome:
     key: str
-    status: str  # done | diverged | failed | skipped (already done)
+    status: str  # done | diverged | failed | repaired | skipped (done) | busy (another process has it)
     error: str | None = None
     elapsed_s: float = 0.0
 
@@ -60,18 +70,33 @@ def execute(task: RunTask, device: str | None = None) -> Outcome:
     """Run one task and append its record (done, diverged or failed) to this process's part file.
 
     Runner exceptions become a ``failed`` record with a one-line error (the traceback goes to
-    ``runs/<key>/error.txt``); the run is retried on the next ``benign run``.
+    ``runs/<key>/error.txt``); the run is retried on the next ``benign run``. A run claimed by
+    another process is ``busy`` and one recorded meanwhile ``skipped``, both without a record.
     """
     store = store_for(task.results)
     run_dir = store.run_dir(task.key)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with claim(run_dir) as mine:
+        if not mine:
+            return Outcome(task.key, "busy")
+        final = store.final_record(task.key)
+        if final is not None and artefact_problem(run_dir, task.kind) is None:
+            return Outcome(task.key, "skipped")
+        return _compute(task, store, run_dir, device, repair=final is not None)
+
+
+def _compute(task: RunTask, store: ResultsStore, run_dir, device: str | None, *, repair: bool) -> Outcome:
     resumed = any(run_dir.glob("checkpoint*"))
-    atomic_write_json(run_dir / "run.json",
-                      {"key": task.key, "kind": task.kind, "config": _asdict(task.config)})
+    if not (run_dir / "run.json").exists():
+        atomic_write_json(run_dir / "run.json",
+                          {"key": task.key, "kind": task.kind, "config": _asdict(task.config)})
     start = time.perf_counter()
     try:
         result = resolve(task.runner)(task.config, run_dir, device=device)
         error = None
+    except BlockingIOError as exc:  # the runner's own lock (RunLocked): another process trains it
+        logger.info("run %s skipped: %s", task.key, _one_line(exc))
+        return Outcome(task.key, "busy")
     except Exception as exc:  # a failed run must be recorded, not crash the sweep
         result, error = {}, _one_line(exc)
         atomic_write_text(run_dir / "error.txt", traceback.format_exc())
@@ -83,6 +108,11 @@ def execute(task: RunTask, device: str | None = None) -> Outcome:
         for name, rows in result.items():
             if name != "summary" and isinstance(rows, list):
                 atomic_write_jsonl(run_dir / f"{name}.jsonl", rows)  # artefacts land before the record
+    if repair:  # the first final record stays the run's record; only its artefacts were rewritten
+        problem = artefact_problem(run_dir, task.kind) if error is None else error
+        if problem is None:
+            logger.info("run %s repaired", task.key)
+        return Outcome(task.key, "repaired" if problem is None else "failed", problem, elapsed)
     record = make_record(task, status, summary, error=error, device=device, resumed=resumed, elapsed=elapsed)
     store.append(record)
     return Outcome(task.key, status, error, elapsed)
@@ -94,12 +124,13 @@ def make_record(task: RunTask, status: str, summary: dict, *, error: str | None,
     config = semantic_dict(task.config)
     record = {"key": task.key, "experiment": task.experiment, "kind": task.kind, "status": status}
     record.update({k: v for k, v in config.items() if k not in record})
+    threads = summary.pop("threads", None)  # the trainer's intra-op thread count: how, not what
     record.update({k: v for k, v in summary.items() if k not in ("key", "experiment", "kind", "status")})
     if error is not None:
         record["error"] = error
     # what the runner reports it ran on first: a config's device may be None (auto) or just "cuda"
     dev = device or str(summary.get("device") or getattr(task.config, "device", None) or "cpu")
-    record.update(provenance(config.get("seed"), dev))
+    record.update(provenance(config.get("seed"), dev, threads))
     record["prov_elapsed_s"] = round(elapsed, 4)
     record["prov_resumed"] = resumed
     record["prov_pid"] = os.getpid()
@@ -114,18 +145,18 @@ def make_record(task: RunTask, status: str, summary: dict, *, error: str | None,
 
 
 def execute_shard(tasks: list[RunTask], device: str | None = None) -> list[Outcome]:
-    """Run several tasks in order, skipping those already done (so a requeued shard resumes)."""
-    if not tasks:
-        return []
-    done = ResultsStore(tasks[0].results).done_keys()
-    return [Outcome(t.key, "skipped") if t.key in done else execute(t, device) for t in tasks]
+    """Run several tasks in order; those already done are skipped (so a requeued shard resumes)."""
+    return [execute(t, device) for t in tasks]
 
 
 def _asdict(config: Any) -> Any:
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, limit: int = 500) -> str:
+    """``Type: message`` on one line; a long message is cut at a word boundary, never mid-word."""
     text = " ".join(str(exc).split()) or "(no message)"
     text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= 300 else text[:297] + "..."
+    if len(text) <= limit:
+        return text
+    return text[:limit - 4].rsplit(" ", 1)[0] + " ..."

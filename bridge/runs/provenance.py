@@ -1,4 +1,4 @@
-"""Provenance attached to every record: package version, git SHA, seed, device, host, time."""
+"""Provenance attached to every record: package version, git SHA, seed, device, threads, host, time."""
 
 from __future__ import annotations
 
@@ -36,9 +36,14 @@ def git_sha() -> str | None:
     return f"{sha}-dirty" if dirty else sha or None
 
 
-def provenance(seed: int | None = None, device: str = "cpu") -> dict:
-    """Flat provenance columns, prefixed so they never collide with result columns."""
-    return {
+def provenance(seed: int | None = None, device: str = "cpu", threads: int | None = None) -> dict:
+    """Flat provenance columns, prefixed so they never collide with result columns.
+
+    ``threads``: the intra-op thread count the run computed with (a train run fixes it at its start
+    and keeps it on resume, as CPU kernels reduce in another order with another count); None for
+    kinds that do not report one (the column is then left out).
+    """
+    prov = {
         "prov_version": package_version(),
         "prov_git_sha": git_sha(),
         "prov_seed": seed,
@@ -47,3 +52,6 @@ def provenance(seed: int | None = None, device: str = "cpu") -> dict:
         "prov_python": platform.python_version(),
         "prov_time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+    if threads is not None:
+        prov["prov_threads"] = int(threads)
+    return prov

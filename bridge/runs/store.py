@@ -11,9 +11,17 @@ Why this shape: one writer per file needs no locks and is safe on NFS/Lustre; a 
 most a torn last line, which readers skip and report. "Done" means a done record exists, so a
 re-run after any crash computes exactly the missing runs (docs/bridge.md §5).
 
-Nothing locks a run, so two ``benign run`` of the same experiment started at once both compute the
-runs that were pending when they started (wasted work, nothing lost). Readers keep one final record
-per key (:meth:`ResultsStore.latest`), so tables never count such a run twice.
+Two ``benign run`` of the same experiment started at once share the work: a run is computed and
+recorded under its claim (:mod:`benign.bridge.runs.lock`), so the second process skips a run the
+first is computing or has recorded. Readers still keep one final record per key
+(:meth:`ResultsStore.latest`), so tables never count a run twice even in folders written before.
+
+Records are checked where they are read (:meth:`ResultsStore.iter_records`, the one home): a line
+that is not a JSON object with a string ``status`` and a ``key`` that names a folder under
+``runs/`` is skipped and reported like a torn line. A folder whose ``parts/`` is gone but which
+holds ``results.parquet`` reads its records from there (``benign run`` restores a part from it).
+A final run whose artefacts are missing or unreadable needs repair
+(:func:`benign.bridge.runs.artefacts.artefact_problem`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benign.bridge.runs.artefacts import artefact_problem, read_table, table_path, valid_key
 from benign.bridge.runs.atomic import atomic_write_bytes, json_default, to_json_line
 
 logger = logging.getLogger(__name__)
@@ -96,7 +105,11 @@ class ResultsStore:
         self.parts_dir = self.root / "parts"
         self.runs_dir = self.root / "runs"
         self.last_read = ReadReport()
+        self.bad_artefacts: list[str] = []  # runs left out of the last load_table (one line each)
         self._writer: PartWriter | None = None
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultsFolderError(f"results folder {self.root} is a file, not a folder; "
+                                     "pass --results DIR")
         if writable:
             self._check_writable()
 
@@ -139,20 +152,24 @@ class ResultsStore:
     def part_files(self) -> list[Path]:
         return sorted(self.parts_dir.glob("*.jsonl")) if self.parts_dir.is_dir() else []
 
-    def iter_records(self) -> Iterator[dict]:
-        """Every parseable record in every part, in file order. Corrupt or torn lines are skipped,
-        counted in ``self.last_read`` and reported with a warning naming file and line."""
+    def iter_records(self, key: str | None = None) -> Iterator[dict]:
+        """Every valid record in every part, in file order (only those of ``key`` if given). Torn,
+        corrupt or ill-typed lines are skipped, counted in ``self.last_read`` and reported with a
+        warning naming file and line. Without parts, the records of ``results.parquet``."""
         report = ReadReport()
         self.last_read = report
-        for path in self.part_files():
+        parts = self.part_files()
+        if not parts:
+            yield from (r for r in self.parquet_records() if key is None or r["key"] == key)
+            return
+        needle = None if key is None else key.encode()
+        for path in parts:
             with path.open("rb") as fh:
                 for lineno, raw in enumerate(fh, 1):
-                    if not raw.strip():
+                    if not raw.strip() or (needle is not None and needle not in raw):
                         continue
                     try:
-                        record = json.loads(raw)
-                        if not isinstance(record, dict) or "key" not in record or "status" not in record:
-                            raise ValueError("not a record (needs 'key' and 'status')")
+                        record = _parse_record(raw)
                     except ValueError as exc:
                         torn = not raw.endswith(b"\n")
                         why = "torn last line (writer killed mid-write)" if torn else f"corrupt line ({exc})"
@@ -160,8 +177,42 @@ class ResultsStore:
                         report.skipped.append(f"{where}: {why}")
                         _log_once(logging.WARNING, "skipping %s in results file %s", why, where)
                         continue
+                    if key is not None and record["key"] != key:
+                        continue
                     report.records += 1
                     yield record
+
+    def parquet_records(self) -> list[dict]:
+        """Valid records of ``results.parquet`` (the archive ``collect`` wrote), [] if there is none."""
+        path = self.root / "results.parquet"
+        if not path.is_file():
+            return []
+        import pandas as pd
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises its own types for a corrupt file
+            _log_once(logging.WARNING, "results archive %s is unreadable (%s); ignoring it", path,
+                      _first_words(exc))
+            return []
+        records = []
+        for record in frame.to_dict("records"):
+            record = {k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()}
+            if _is_record(record):
+                records.append(record)
+        if records:
+            _log_once(logging.INFO, "%s has no parts/: %d record(s) read from %s", self.root, len(records),
+                      path)
+        return records
+
+    def restore_parts(self) -> int:
+        """Without parts, write the records of ``results.parquet`` into a part; returns how many."""
+        if self.part_files():
+            return 0
+        records = self.parquet_records()
+        for record in records:
+            self.append(record)
+        return len(records)
 
     def latest(self) -> dict[str, dict]:
         """One record per key: the first final (done/diverged) record, else the last failed one."""
@@ -185,6 +236,21 @@ class ResultsStore:
         """Keys with a final record: these are never recomputed."""
         return {k for k, r in self.latest().items() if r["status"] in FINAL_STATUSES}
 
+    def final_record(self, key: str) -> dict | None:
+        """The final record of ``key``, None if it has none (reads only the lines naming ``key``)."""
+        return next((r for r in self.iter_records(key) if r["status"] in FINAL_STATUSES), None)
+
+    def repair_needed(self, records: dict[str, dict]) -> dict[str, str]:
+        """``key -> one line naming the bad file`` for final records whose artefacts are missing or
+        unreadable (see :mod:`benign.bridge.runs.artefacts`)."""
+        out = {}
+        for key, record in records.items():
+            if record["status"] in FINAL_STATUSES:
+                problem = artefact_problem(self.run_dir(key), str(record.get("kind")))
+                if problem is not None:
+                    out[key] = problem
+        return out
+
     def status_of(self, keys: list[str]) -> dict[str, int]:
         """Counts of done / diverged / failed / pending among ``keys``."""
         return status_counts(self.latest(), keys)
@@ -197,12 +263,21 @@ class ResultsStore:
         import pandas as pd
 
         latest = {k: r for k, r in self.latest().items() if r["status"] in FINAL_STATUSES}
+        wanted = {k: latest[k] for k in (keys if keys is not None else sorted(latest)) if k in latest}
+        bad = self.repair_needed(wanted)
+        self.bad_artefacts = [f"run {k}: {why}" for k, why in bad.items()]
+        for line in self.bad_artefacts:
+            _log_once(logging.WARNING, "%s; left out (`benign run` repairs it)", line)
         frames = []
-        for key in keys if keys is not None else sorted(latest):
+        for key in wanted:
             path = table_path(self.run_dir(key), name)
-            if key not in latest or path is None:
+            if key in bad or path is None:
                 continue
-            rows = read_table(path)
+            try:
+                rows = read_table(path)
+            except ValueError as exc:  # unreadable table of a kind without expected tables
+                _log_once(logging.WARNING, "run %s: %s", key, exc)
+                continue
             if not rows:
                 continue
             frame = pd.DataFrame(rows)
@@ -227,30 +302,24 @@ class ResultsStore:
         return written
 
 
-def table_path(run_dir: Path, name: str) -> Path | None:
-    """The file of table ``name`` in a run folder: ``<name>.jsonl``, else the old ``<name>.json``."""
-    for suffix in (".jsonl", ".json"):
-        path = run_dir / f"{name}{suffix}"
-        if path.exists():
-            return path
-    return None
+def _is_record(record) -> bool:
+    return (isinstance(record, dict) and isinstance(record.get("status"), str)
+            and valid_key(record.get("key")))
 
 
-def read_table(path: Path) -> list[dict]:
-    """Rows of a table file (JSON lines, or a JSON list in old run folders); one line naming the file
-    when it is unreadable."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix == ".json":
-            rows = json.loads(text)
-        else:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except ValueError as exc:
-        raise ValueError(f"table {path} is corrupt ({exc}); delete the run folder and re-run to recompute "
-                         "it") from None
-    if not isinstance(rows, list):
-        raise ValueError(f"table {path} is not a list of rows; delete the run folder and re-run")
-    return rows
+def _parse_record(raw: bytes) -> dict:
+    """One part line as a record; ValueError saying why it is not one."""
+    record = json.loads(raw)
+    if not isinstance(record, dict) or "key" not in record or "status" not in record:
+        raise ValueError("not a record (needs 'key' and 'status')")
+    if not _is_record(record):
+        raise ValueError(f"not a record (key {str(record['key'])[:40]!r} is not a run key, or the "
+                         "status is not a string)")
+    return record
+
+
+def _first_words(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
 def status_counts(latest: dict[str, dict], keys: list[str]) -> dict[str, int]:
@@ -300,7 +369,7 @@ def load_results(results_dir: str | os.PathLike, *, failed: bool = False, experi
     if store.part_files():
         frame = _frame(store.latest().values())
     elif (store.root / "results.parquet").exists():
-        frame = pd.read_parquet(store.root / "results.parquet")
+        frame = _frame(store.latest().values())  # the archive's valid records (parquet_records)
     elif not store.root.exists():
         raise FileNotFoundError(f"results folder {store.root} does not exist; run an experiment first")
     else:

@@ -3,7 +3,8 @@
 ``plan -> pending (keys minus store.done_keys()) -> executor``. Because "done" is a record in the
 store and each record is appended by the process that computed the run, re-running the same
 command after a crash, a kill or a Slurm preemption computes exactly the missing runs, on every
-executor. Failed runs are recorded as failed and retried by the next run.
+executor. Failed runs are recorded as failed and retried by the next run, and final runs whose
+artefacts are missing or unreadable are repaired (:mod:`benign.bridge.runs.artefacts`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from benign.bridge.kinds import get_kind
 from benign.bridge.runs.atomic import atomic_write_json
 from benign.bridge.runs.execute import Outcome, RunTask
 from benign.bridge.runs.executors import make_executor
-from benign.bridge.runs.store import ResultsStore, status_counts
+from benign.bridge.runs.store import FINAL_STATUSES, ResultsStore, status_counts
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class SweepSummary:
         return self.ran["failed"]
 
     def line(self) -> str:
-        ran = ", ".join(f"{n} {s}" for s, n in sorted(self.ran.items())) or "nothing to do"
+        words = {"busy": "skipped (another process is computing it)"}
+        ran = ", ".join(f"{n} {words.get(s, s)}" for s, n in sorted(self.ran.items())) or "nothing to do"
         return f"{self.experiment}: {self.total} runs, {self.already_done} already done; ran: {ran}"
 
 
@@ -51,9 +53,10 @@ def plan(experiment: Experiment) -> list[RunTask]:
 
 
 def pending(tasks: list[RunTask], store: ResultsStore) -> list[RunTask]:
-    """Tasks without a final (done/diverged) record in ``store``."""
-    done = store.done_keys()
-    return [t for t in tasks if t.key not in done]
+    """Tasks without a final (done/diverged) record in ``store``, or whose artefacts need repair."""
+    final = {k: r for k, r in store.latest().items() if r["status"] in FINAL_STATUSES}
+    repair = store.repair_needed({t.key: final[t.key] for t in tasks if t.key in final})
+    return [t for t in tasks if t.key not in final or t.key in repair]
 
 
 def run_experiment(experiment: Experiment, executor=None, *, progress: bool | None = None,
@@ -75,16 +78,30 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
     """
     from tqdm import tqdm
 
-    store = ResultsStore(experiment.results, writable=True)
     if executor is None or isinstance(executor, str):
         name = executor or experiment.executor
         if name == "slurm":
             executor_opts = {**experiment.slurm, **executor_opts}
         executor = make_executor(name, **executor_opts)
-    atomic_write_json(store.root / "experiments" / f"{experiment.name}.json", experiment.summary())
     tasks = plan(experiment)
-    todo = pending(tasks, store)
+    todo = pending(tasks, ResultsStore(experiment.results))
     summary = SweepSummary(experiment.name, len(tasks), len(tasks) - len(todo))
+    if not todo:  # nothing to write: a read-only folder of finished runs is fine
+        return summary
+    if executor.name in ("local", "debug") and experiment.kind == "train":
+        from benign.bridge.kinds.train import check_here  # torch: only for train runs
+
+        try:
+            check_here([t.config for t in todo])
+        except (ValueError, FileNotFoundError) as exc:  # one line at load, not one failed run per point
+            raise type(exc)(f"{experiment.name}: {exc}") from None
+    store = ResultsStore(experiment.results, writable=True)
+    restored = store.restore_parts()
+    if restored:
+        logger.info("%s: parts/ was missing; %d record(s) restored from results.parquet", store.root,
+                    restored)
+        store.close()
+    atomic_write_json(store.root / "experiments" / f"{experiment.name}.json", experiment.summary())
     if store.last_read.skipped:
         logger.warning("%d corrupt line(s) skipped in %s (see warnings above); a run whose only record "
                        "was corrupt is computed again", len(store.last_read.skipped), store.parts_dir)
@@ -109,8 +126,12 @@ def experiment_status(experiment: Experiment) -> dict:
     store = ResultsStore(experiment.results)
     keys = experiment.keys
     latest = store.latest()
+    skipped = store.last_read.skipped
     counts = status_counts(latest, keys)
+    repair = store.repair_needed({k: latest[k] for k in keys if k in latest})
+    for key in repair:
+        counts[latest[key]["status"]] -= 1
     errors = Counter(latest[k].get("error", "?") for k in keys if latest.get(k, {}).get("status") == "failed")
-    return {"experiment": experiment.name, "kind": experiment.kind, **counts,
+    return {"experiment": experiment.name, "kind": experiment.kind, **counts, "repair": len(repair),
             "results": str(experiment.results), "errors": dict(errors),
-            "skipped_lines": store.last_read.skipped}
+            "repairs": [f"run {k}: {why}" for k, why in repair.items()], "skipped_lines": skipped}
