@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from benign.theory.two_layer.config import TwoLayerConfig
+from benign.theory.two_layer.hinge_events import event_slope, train_hinge_events
 from benign.theory.two_layer.network import activation, outputs, preactivations
 
 __all__ = ["TrainResult", "DualResult", "loss_derivative", "train_dual", "train_networks", "predict"]
@@ -106,6 +107,27 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
         raise ValueError(f"shapes disagree: K {K.shape}, P0 {P0.shape}, y {y.shape}, a0 {a0.shape}")
     lr = cfg.lr_scale / (m * n)
     record = sorted({int(t) for t in record_steps if 0 < int(t) <= cfg.max_steps})
+    alpha = event_slope(cfg.activation, cfg.loss, cfg.outer, cfg.leaky_slope)
+    if alpha is not None:  # hinge + piecewise-linear σ: only the changed rows of G are touched
+        a = a0.astype(float)
+        C, steps, err, traj = train_hinge_events(K, P0, y, a, alpha, lr, cfg.max_steps, cfg.stop_at_zero,
+                                                 record)
+    else:
+        C, a, steps, err, traj = _train_dense(K, P0, y, a0, lr, cfg, record)
+    for t, Ct in traj.items():
+        late = steps < t
+        Ct[late] = C[late]
+    reached = err == 0
+    if not reached.all():
+        log.info("%d of %d networks did not reach zero training error in %d steps",
+                 int((~reached).sum()), B, cfg.max_steps)
+    return DualResult(C=C, a=a, steps=steps, reached_zero=reached, train_error=err, trajectory=traj)
+
+
+def _train_dense(K, P0, y, a0, lr, cfg, record):
+    """The general dual loop (any loss, activation, outer layer): pre = P0 + K C every step."""
+    B, nP, m = P0.shape
+    n = y.shape[1]
     C, a = np.zeros((B, nP, m)), a0.astype(float).copy()
     steps, err = np.zeros(B, int), np.ones(B)
     traj = {t: np.empty_like(C) for t in record}
@@ -131,14 +153,7 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
             s, ds, f = s[keep], ds[keep], f[keep]
             if act.size == 0:
                 break
-    for t, Ct in traj.items():
-        late = steps < t
-        Ct[late] = C[late]
-    reached = err == 0
-    if not reached.all():
-        log.info("%d of %d networks did not reach zero training error in %d steps",
-                 int((~reached).sum()), B, cfg.max_steps)
-    return DualResult(C=C, a=a, steps=steps, reached_zero=reached, train_error=err, trajectory=traj)
+    return C, a, steps, err, traj
 
 
 def gram_and_init(X: np.ndarray, W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
