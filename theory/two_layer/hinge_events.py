@@ -35,64 +35,49 @@ def _rows(state: dict, keep: np.ndarray) -> dict:
     return {k: v[keep] for k, v in state.items()}
 
 
-def _dual_coef(st: dict, t: int) -> np.ndarray:
-    """(B, nP, m) C_t = −Σ_{s<t} G_s diag(lr a) from the folded sums H and the current piece."""
-    return -(st["H"] + (t - st["since"])[:, :, None] * st["G"]) * st["la"][:, None, :]
+def _gather(arr: np.ndarray, flat: np.ndarray, shape: tuple) -> np.ndarray:
+    """Rows ``flat`` of ``arr`` (B, R, ...) flattened to (B·R, ...), reshaped to ``shape``."""
+    return arr.reshape((-1,) + arr.shape[2:]).take(flat, axis=0).reshape(shape)
 
 
-def _outputs(pre: np.ndarray, st: dict, alpha: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(f (B, n), pos (B, nP, m)): f_i = Σ_p Σ_j a_j σ(pre_ipj) and the signs pre > 0."""
-    pos = pre > 0
-    rows = np.matmul(pre, st["a_lin"])[..., 0]
-    if alpha < 1:
-        rows += np.matmul(np.maximum(pre, 0.0), st["a_relu"])[..., 0]
-    B, nP = rows.shape
-    return (rows if nP == n else rows.reshape(B, n, nP // n).sum(axis=2)), pos
-
-
-def _hinge_rows(f: np.ndarray, y: np.ndarray, P: int) -> np.ndarray:
-    """(B, nP) g per input row (i, p): −y_i where y_i f_i < 1, else 0 (hinge from the left)."""
-    g = np.where(y * f < 1.0, -y, 0.0)
-    return g if P == 1 else np.repeat(g, P, axis=1)
-
-
-def _refresh(st: dict, g: np.ndarray, pos: np.ndarray, alpha: float, t: int) -> None:
-    """Fold the rows of G that changed at step t into H, set them to G_t and update U."""
-    upd = g != st["g"]
-    upd |= (g != 0) & (pos != st["pos"]).any(axis=2)
-    st["g"], st["pos"] = g, pos
+def _refresh(st: dict, upd: np.ndarray, pos: np.ndarray, mar: np.ndarray) -> None:
+    """Set the rows ``upd`` (B, nP) of G' = G diag(lr a) to their new value and update U = K G'."""
+    B, nP, m = pos.shape
     k = int(upd.sum(axis=1).max())
-    if k == 0:
-        return
-    # the k rows of each network with the most changes first; padding rows have G_t = G_{t-1}
+    # per network the k rows that changed first, then unchanged ones (G' equal: a zero update)
     idx = np.argsort(~upd, axis=1, kind="stable")[:, :k]
-    bi = np.arange(idx.shape[0])[:, None]
-    ds = pos[bi, idx] * (1.0 - alpha)
-    ds += alpha
-    new = g[bi, idx][:, :, None] * ds
-    old = st["G"][bi, idx]
-    st["H"][bi, idx] += (t - st["since"][bi, idx])[:, :, None] * old
-    st["since"][bi, idx] = t
-    st["G"][bi, idx] = new
+    flat = (idx + np.arange(0, B * nP, nP)[:, None]).ravel()
+    g = _gather(st["yneg"], flat, (B, k, 1)) * _gather(mar, flat, (B, k, 1))
+    new = np.where(_gather(pos, flat, (B, k, m)), st["la_pos"], st["la_neg"]) * g
+    G2 = st["G"].reshape(B * nP, m)
+    old = G2.take(flat, axis=0).reshape(B, k, m)
+    G2[flat] = new.reshape(B * k, m)
     new -= old
-    st["U"] += np.matmul(st["K"][bi, idx].transpose(0, 2, 1), new) * st["la"][:, None, :]
+    st["U"] += np.matmul(_gather(st["K"], flat, (B, k, nP)).transpose(0, 2, 1), new)
 
 
-def _resync(st: dict, t: int) -> None:
-    st["pre"] = st["P0"] + np.matmul(st["K"], _dual_coef(st, t))
-    st["U"] = np.matmul(st["K"], st["G"]) * st["la"][:, None, :]
+def _outputs(st: dict, n: int):
+    """(f (B, n), pos (B, nP, m)) from pre = Z[..., :m]: f_i = Σ_p Σ_j a_j σ(pre_ipj), the signs pre > 0."""
+    Z = st["Z"]
+    m = Z.shape[2] // 2
+    pre = Z[..., :m]
+    np.maximum(pre, 0.0, out=Z[..., m:])
+    rows = np.matmul(Z, st["w"])[..., 0]  # [pre, max(pre, 0)] · [α a, (1 − α) a]
+    B, nP = rows.shape
+    return (rows if nP == n else rows.reshape(B, n, nP // n).sum(axis=2)), pre > 0
 
 
-def train_hinge_events(K, P0, y, a, alpha: float, lr: float, max_steps: int, stop_at_zero: bool,
+def train_hinge_events(K, P0, y, a, alpha: float, lr, max_steps: int, stop_at_zero: bool,
                        record: list[int]):
     """Batched hinge-loss GD in dual form, updating only the rows of G that change.
 
     Parameters
     ----------
-    K : (B, nP, nP) Gram matrices; P0 : (B, nP, m) initial pre-activations; y : (B, n) ±1 labels;
-    a : (B, m) fixed outer weights; alpha : slope of σ below 0 (:func:`event_slope`); lr : step;
-    max_steps, stop_at_zero : stopping rule of :func:`~benign.theory.two_layer.train.train_dual`;
-    record : sorted steps after which to copy C.
+    K : (B, nP, nP) Gram matrices; P0 : (B, nP, m) initial pre-activations; y : (B, n) labels,
+    ±1 or 0 for padding samples (their rows of K and P0 zero); a : (B, m) fixed outer weights;
+    alpha : slope of σ below 0 (:func:`event_slope`); lr : (B,) steps; max_steps, stop_at_zero :
+    stopping rule of :func:`~benign.theory.two_layer.train.train_dual`; record : sorted steps
+    after which to copy C.
 
     Returns
     -------
@@ -101,32 +86,48 @@ def train_hinge_events(K, P0, y, a, alpha: float, lr: float, max_steps: int, sto
     """
     B, nP, m = P0.shape
     n = y.shape[1]
-    la = lr * a
-    st = dict(K=K, P0=P0, y=y, la=la, a_lin=(alpha * a)[:, :, None], a_relu=((1.0 - alpha) * a)[:, :, None],
-              act=np.arange(B), pre=P0.copy(), H=np.zeros((B, nP, m)), since=np.zeros((B, nP)))
-    f, pos = _outputs(st["pre"], st, alpha, n)
-    st["g"], st["pos"] = _hinge_rows(f, y, nP // n), pos
-    ds = pos * (1.0 - alpha)
-    ds += alpha
-    st["G"] = st["g"][:, :, None] * ds
-    st["U"] = np.matmul(K, st["G"]) * la[:, None, :]
+    P = nP // n
+    la = np.asarray(lr, float)[:, None] * a
+    yrow = y if P == 1 else np.repeat(y, P, axis=1)
+    Z = np.zeros((B, nP, 2 * m))
+    Z[..., :m] = P0
+    # σ'(z) lr a = ((1 − α) + α) lr a above 0 and α lr a below, as network.activation forms it
+    st = dict(K=K, P0=P0, y=y, ypos=y > 0, n_real=(y != 0).sum(axis=1), yneg=-yrow, Z=Z,
+              w=np.concatenate([alpha * a, (1.0 - alpha) * a], axis=1)[:, :, None],
+              la_pos=(((1.0 - alpha) + alpha) * la)[:, None, :], la_neg=(alpha * la)[:, None, :],
+              act=np.arange(B), Hsum=np.zeros((B, nP, m)))
+    f, pos = _outputs(st, n)
+    mar = y * f < 1.0
+    mar = mar if P == 1 else np.repeat(mar, P, axis=1)
+    st["G"] = np.where(pos, st["la_pos"], st["la_neg"]) * (st["yneg"] * mar)[:, :, None]
+    st["U"] = np.matmul(K, st["G"])
     C, steps, err = np.zeros((B, nP, m)), np.zeros(B, int), np.ones(B)
     traj = {t: np.empty((B, nP, m)) for t in record}
     for t in range(1, max_steps + 1):
-        st["pre"] -= st["U"]
-        f, pos = _outputs(st["pre"], st, alpha, n)
-        e = np.mean((f > 0) != (st["y"] > 0), axis=1)
+        st["Z"][..., :m] -= st["U"]
+        st["Hsum"] += st["G"]  # Σ_{s<t} G'_s = −C_t
+        f, pos_new = _outputs(st, n)
+        wrong = (f > 0) != st["ypos"]
         if t in traj:
-            traj[t][st["act"]] = _dual_coef(st, t)
-        done = ((e == 0) & stop_at_zero) | (t == max_steps)
-        if done.any():  # freeze the finished networks and shrink the working batch
+            traj[t][st["act"]] = -st["Hsum"]
+        done = ~wrong.any(axis=1) if stop_at_zero else np.zeros(len(f), bool)
+        if t == max_steps or done.any():  # freeze the finished networks and shrink the working batch
+            done |= t == max_steps
             idx = st["act"][done]
-            C[idx], steps[idx], err[idx] = _dual_coef(_rows(st, done), t), t, e[done]
+            C[idx], steps[idx], err[idx] = -st["Hsum"][done], t, wrong[done].sum(axis=1) / st["n_real"][done]
             keep = ~done
             if not keep.any():
                 break
-            st, f, pos = _rows(st, keep), f[keep], pos[keep]
-        _refresh(st, _hinge_rows(f, st["y"], nP // n), pos, alpha, t)
-        if t % RESYNC == 0:
-            _resync(st, t)
+            st, f, pos, pos_new, mar = _rows(st, keep), f[keep], pos[keep], pos_new[keep], mar[keep]
+        mar_new = st["y"] * f < 1.0
+        mar_new = mar_new if P == 1 else np.repeat(mar_new, P, axis=1)
+        upd = (pos_new != pos).any(axis=2)
+        upd &= mar_new
+        upd |= mar_new != mar
+        pos, mar = pos_new, mar_new
+        if upd.any():
+            _refresh(st, upd, pos, mar)
+        if t % RESYNC == 0:  # exact pre = P0 + K C and U = K G' against accumulated rounding
+            st["Z"][..., :m] = st["P0"] - np.matmul(st["K"], st["Hsum"])
+            st["U"] = np.matmul(st["K"], st["G"])
     return C, steps, err, traj

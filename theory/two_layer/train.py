@@ -105,7 +105,10 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
     n = y.shape[1]
     if K.shape != (B, nP, nP) or y.shape[0] != B or a0.shape != (B, m) or nP % n:
         raise ValueError(f"shapes disagree: K {K.shape}, P0 {P0.shape}, y {y.shape}, a0 {a0.shape}")
-    lr = cfg.lr_scale / (m * n)
+    n_real = (y != 0).sum(axis=1)
+    if np.any(n_real == 0):
+        raise ValueError("every network needs at least one sample with a ±1 label (0 marks padding)")
+    lr = cfg.lr_scale / (m * n_real)  # (B,): each network's own n, padding samples excluded
     record = sorted({int(t) for t in record_steps if 0 < int(t) <= cfg.max_steps})
     alpha = event_slope(cfg.activation, cfg.loss, cfg.outer, cfg.leaky_slope)
     if alpha is not None:  # hinge + piecewise-linear σ: only the changed rows of G are touched
@@ -113,7 +116,7 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
         C, steps, err, traj = train_hinge_events(K, P0, y, a, alpha, lr, cfg.max_steps, cfg.stop_at_zero,
                                                  record)
     else:
-        C, a, steps, err, traj = _train_dense(K, P0, y, a0, lr, cfg, record)
+        C, a, steps, err, traj = _train_dense(K, P0, y, a0, lr, n_real, cfg, record)
     for t, Ct in traj.items():
         late = steps < t
         Ct[late] = C[late]
@@ -124,7 +127,7 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
     return DualResult(C=C, a=a, steps=steps, reached_zero=reached, train_error=err, trajectory=traj)
 
 
-def _train_dense(K, P0, y, a0, lr, cfg, record):
+def _train_dense(K, P0, y, a0, lr, n_real, cfg, record):
     """The general dual loop (any loss, activation, outer layer): pre = P0 + K C every step."""
     B, nP, m = P0.shape
     n = y.shape[1]
@@ -137,11 +140,11 @@ def _train_dense(K, P0, y, a0, lr, cfg, record):
     for t in range(1, cfg.max_steps + 1):
         g = loss_derivative(f, ya, cfg.loss)
         # ∂L/∂W_j = Σ_(i,p) a_j g_i σ'(⟨w_j, x_ip⟩) x_ip, so the step moves C by −lr · that weight
-        Ca -= lr * (ds * (g[:, :, None, None] * aa[:, None, None, :])).reshape(Ca.shape)
+        Ca -= lr[act, None, None] * (ds * (g[:, :, None, None] * aa[:, None, None, :])).reshape(Ca.shape)
         if cfg.outer == "trained":
-            aa -= lr * np.einsum("bnm,bn->bm", s.sum(axis=2), g)
+            aa -= lr[act, None] * np.einsum("bnm,bn->bm", s.sum(axis=2), g)
         s, ds, f = _state(Ka, Pa, Ca, aa, n, cfg)
-        e = np.mean(np.where(f > 0, 1.0, -1.0) != ya, axis=1)
+        e = ((np.where(f > 0, 1.0, -1.0) != ya) & (ya != 0)).sum(axis=1) / n_real[act]
         if t in traj:
             traj[t][act] = Ca
         done = ((e == 0) & cfg.stop_at_zero) | (t == cfg.max_steps)
