@@ -40,8 +40,12 @@ def _gather(arr: np.ndarray, flat: np.ndarray, shape: tuple) -> np.ndarray:
     return arr.reshape((-1,) + arr.shape[2:]).take(flat, axis=0).reshape(shape)
 
 
-def _refresh(st: dict, upd: np.ndarray, pos: np.ndarray, mar: np.ndarray) -> None:
-    """Set the rows ``upd`` (B, nP) of G' = G diag(lr a) to their new value and update U = K G'."""
+def _refresh(st: dict, upd: np.ndarray, pos: np.ndarray, mar: np.ndarray, t: int) -> None:
+    """Set the rows ``upd`` (B, nP) of G' = G diag(lr a) to their step-t value; update U = K G'.
+
+    R holds Σ_{s<t} G'_s − t G'_t row by row (R −= t ΔG' when a row changes), so −C_t = R + t G'
+    without a dense pass per step.
+    """
     B, nP, m = pos.shape
     k = int(upd.sum(axis=1).max())
     # per network the k rows that changed first, then unchanged ones (G' equal: a zero update)
@@ -49,22 +53,38 @@ def _refresh(st: dict, upd: np.ndarray, pos: np.ndarray, mar: np.ndarray) -> Non
     flat = (idx + np.arange(0, B * nP, nP)[:, None]).ravel()
     g = _gather(st["yneg"], flat, (B, k, 1)) * _gather(mar, flat, (B, k, 1))
     new = np.where(_gather(pos, flat, (B, k, m)), st["la_pos"], st["la_neg"]) * g
-    G2 = st["G"].reshape(B * nP, m)
+    G2, R2 = st["G"].reshape(B * nP, m), st["R"].reshape(B * nP, m)
     old = G2.take(flat, axis=0).reshape(B, k, m)
     G2[flat] = new.reshape(B * k, m)
     new -= old
-    st["U"] += np.matmul(_gather(st["K"], flat, (B, k, nP)).transpose(0, 2, 1), new)
+    R2[flat] -= t * new.reshape(B * k, m)
+    Kr = _gather(st["K"], flat, (B, k, nP)).transpose(0, 2, 1)
+    st["U"] += np.matmul(Kr, new)
+    st["u_lin"] += np.matmul(Kr, np.matmul(new, st["a_lin"]))[..., 0]
 
 
-def _outputs(st: dict, n: int):
-    """(f (B, n), pos (B, nP, m)) from pre = Z[..., :m]: f_i = Σ_p Σ_j a_j σ(pre_ipj), the signs pre > 0."""
-    Z = st["Z"]
-    m = Z.shape[2] // 2
-    pre = Z[..., :m]
-    np.maximum(pre, 0.0, out=Z[..., m:])
-    rows = np.matmul(Z, st["w"])[..., 0]  # [pre, max(pre, 0)] · [α a, (1 − α) a]
+def _neg_coef(st: dict, t: int) -> np.ndarray:
+    """(B, nP, m) −C_t = Σ_{s<t} G'_s."""
+    return st["R"] + t * st["G"]
+
+
+def _outputs(st: dict, n: int, alpha: float):
+    """(f (B, n), pos (B, nP, m)): f_i = Σ_p Σ_j a_j σ(pre_ipj) and the signs pre > 0."""
+    pre, relu = st["pre"], st["relu"]
+    rows = st["f_lin"].copy()  # Σ_j α a_j pre_j, carried: f_lin_{t+1} = f_lin_t − U_t α a
+    if alpha < 1:
+        np.maximum(pre, 0.0, out=relu)
+        rows += np.matmul(relu, st["a_relu"])[..., 0]
     B, nP = rows.shape
     return (rows if nP == n else rows.reshape(B, n, nP // n).sum(axis=2)), pre > 0
+
+
+def _resync(st: dict, t: int) -> None:
+    """Exact pre = P0 + K C_t, U = K G' and their α a parts, against accumulated rounding."""
+    st["pre"] = st["P0"] - np.matmul(st["K"], _neg_coef(st, t))
+    st["U"] = np.matmul(st["K"], st["G"])
+    st["f_lin"] = np.matmul(st["pre"], st["a_lin"])[..., 0]
+    st["u_lin"] = np.matmul(st["U"], st["a_lin"])[..., 0]
 
 
 def train_hinge_events(K, P0, y, a, alpha: float, lr, max_steps: int, stop_at_zero: bool,
@@ -89,45 +109,44 @@ def train_hinge_events(K, P0, y, a, alpha: float, lr, max_steps: int, stop_at_ze
     P = nP // n
     la = np.asarray(lr, float)[:, None] * a
     yrow = y if P == 1 else np.repeat(y, P, axis=1)
-    Z = np.zeros((B, nP, 2 * m))
-    Z[..., :m] = P0
     # σ'(z) lr a = ((1 − α) + α) lr a above 0 and α lr a below, as network.activation forms it
-    st = dict(K=K, P0=P0, y=y, ypos=y > 0, n_real=(y != 0).sum(axis=1), yneg=-yrow, Z=Z,
-              w=np.concatenate([alpha * a, (1.0 - alpha) * a], axis=1)[:, :, None],
+    st = dict(K=K, P0=P0, y=y, ypos=y > 0, n_real=(y != 0).sum(axis=1), yneg=-yrow, relu=np.empty_like(P0),
+              a_lin=(alpha * a)[:, :, None], a_relu=((1.0 - alpha) * a)[:, :, None],
               la_pos=(((1.0 - alpha) + alpha) * la)[:, None, :], la_neg=(alpha * la)[:, None, :],
-              act=np.arange(B), Hsum=np.zeros((B, nP, m)))
-    f, pos = _outputs(st, n)
+              act=np.arange(B), R=np.zeros((B, nP, m)))
+    st["pre"], st["G"] = P0, np.zeros((B, nP, m))
+    _resync(st, 0)
+    f, pos = _outputs(st, n, alpha)
     mar = y * f < 1.0
     mar = mar if P == 1 else np.repeat(mar, P, axis=1)
-    st["G"] = np.where(pos, st["la_pos"], st["la_neg"]) * (st["yneg"] * mar)[:, :, None]
-    st["U"] = np.matmul(K, st["G"])
+    _refresh(st, np.ones((B, nP), bool), pos, mar, 0)
     C, steps, err = np.zeros((B, nP, m)), np.zeros(B, int), np.ones(B)
     traj = {t: np.empty((B, nP, m)) for t in record}
     for t in range(1, max_steps + 1):
-        st["Z"][..., :m] -= st["U"]
-        st["Hsum"] += st["G"]  # Σ_{s<t} G'_s = −C_t
-        f, pos_new = _outputs(st, n)
+        st["pre"] -= st["U"]
+        st["f_lin"] -= st["u_lin"]
+        f, pos_new = _outputs(st, n, alpha)
         wrong = (f > 0) != st["ypos"]
         if t in traj:
-            traj[t][st["act"]] = -st["Hsum"]
+            traj[t][st["act"]] = -_neg_coef(st, t)
         done = ~wrong.any(axis=1) if stop_at_zero else np.zeros(len(f), bool)
         if t == max_steps or done.any():  # freeze the finished networks and shrink the working batch
             done |= t == max_steps
             idx = st["act"][done]
-            C[idx], steps[idx], err[idx] = -st["Hsum"][done], t, wrong[done].sum(axis=1) / st["n_real"][done]
+            C[idx], steps[idx] = -_neg_coef(_rows(st, done), t), t
+            err[idx] = wrong[done].sum(axis=1) / st["n_real"][done]
             keep = ~done
             if not keep.any():
                 break
             st, f, pos, pos_new, mar = _rows(st, keep), f[keep], pos[keep], pos_new[keep], mar[keep]
         mar_new = st["y"] * f < 1.0
         mar_new = mar_new if P == 1 else np.repeat(mar_new, P, axis=1)
-        upd = (pos_new != pos).any(axis=2)
+        upd = np.not_equal(pos_new, pos).reshape(-1, m).any(axis=1).reshape(mar_new.shape)
         upd &= mar_new
         upd |= mar_new != mar
         pos, mar = pos_new, mar_new
         if upd.any():
-            _refresh(st, upd, pos, mar)
-        if t % RESYNC == 0:  # exact pre = P0 + K C and U = K G' against accumulated rounding
-            st["Z"][..., :m] = st["P0"] - np.matmul(st["K"], st["Hsum"])
-            st["U"] = np.matmul(st["K"], st["G"])
+            _refresh(st, upd, pos, mar, t)
+        if t % RESYNC == 0:
+            _resync(st, t)
     return C, steps, err, traj
