@@ -10,7 +10,7 @@ from benign.theory.two_layer import TwoLayerConfig, make_mixture, simulate_two_l
 from benign.theory.two_layer.boundaries import predicted_boundaries
 from benign.theory.two_layer.hinge_events import RESYNC
 from benign.theory.two_layer.network import init_weights, outer_weights
-from benign.theory.two_layer.simulate import _padded_stack
+from benign.theory.two_layer.simulate import padded_dual_inputs
 from benign.theory.two_layer.train import gram_and_init, train_dual
 
 
@@ -176,7 +176,7 @@ def test_padded_batch_of_mixed_n_matches_separate_runs(kw):
         mix = _mixture(n=n, d=d, gamma=0.15, eta=0.25, seed=b, patches=patches, n_test=5)
         W0 = init_weights(cfg.width, d, cfg.init_scale, np.random.default_rng(50 + b))
         runs.append(dict(mix=mix, W0=W0, labels=mix.y if b % 2 else mix.y_clean))
-    K, P0, y = _padded_stack(runs, patches)
+    K, P0, y = padded_dual_inputs(runs, patches)
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (len(runs), 1))
     res = train_dual(K, P0, y, a0, cfg, record_steps=record)
     assert len(set(res.steps.tolist())) > 2 and res.steps.max() > RESYNC, res.steps

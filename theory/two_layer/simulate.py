@@ -4,7 +4,9 @@ Each (x, y, seed) draws one mixture and one initialisation; where y is not ``noi
 network is trained twice on the same inputs and initial weights, on the noisy labels (η =
 ``config.noise_rate``) and on the clean ones (η = 0): E(0) of the bridge's δ rule is then a paired
 run. All runs of one n (any d) are stacked and trained together in dual form by
-:func:`~benign.theory.two_layer.train.train_dual` (docs/two_layer.md §3.1).
+:func:`~benign.theory.two_layer.train.train_dual` (docs/two_layer.md §3.1); on its event-driven
+path (hinge loss, fixed outer layer, piecewise-linear σ) runs of every n share one batch, padded
+with label-0 samples to the largest n, so the batch takes max(steps) steps instead of a sum over n.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from benign.theory.two_layer.network import init_weights, outer_weights
 from benign.theory.two_layer.train import gram_and_init, predict, primal_weights, train_dual
 from benign.theory.validate import check_array_range, check_nonnegative_int
 
-__all__ = ["cell_params", "grid_runs", "simulate_two_layer"]
+__all__ = ["cell_params", "grid_runs", "padded_dual_inputs", "simulate_two_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def grid_runs(xs, ys, seeds, cfg: TwoLayerConfig):
                     yield {**base, "labels": mix.y_clean, "noise_rate": 0.0}
 
 
-def _padded_stack(runs, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def padded_dual_inputs(runs, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(K (B, NP, NP), P0 (B, NP, m), y (B, N)) of runs with up to N samples, padded with zeros.
 
     A padding sample has label 0 and zero rows in K and P0, so it has no gradient, no output and
@@ -92,7 +94,7 @@ def _padded_stack(runs, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _train_group(runs, cfg: TwoLayerConfig) -> list[dict]:
     """Train runs together in dual form (any d; any n, padded, on the event path) and tabulate them."""
-    K, P0, y = _padded_stack(runs, cfg.patches)
+    K, P0, y = padded_dual_inputs(runs, cfg.patches)
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (len(runs), 1))
     res = train_dual(K, P0, y, a0, cfg)
     rows = []

@@ -93,13 +93,22 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
     Parameters
     ----------
     K : (B, nP, nP) Gram matrices X Xᵀ of the flattened inputs (rows (i, p)); P0 : (B, nP, m)
-        initial pre-activations X W_0ᵀ; y : (B, n) ±1 labels; a0 : (B, m) initial outer weights.
+        initial pre-activations X W_0ᵀ; y : (B, n) ±1 labels, or 0 for a padding sample (its rows
+        and columns of K and its rows of P0 zero): it has no gradient, output or error, so
+        networks of different n share one batch; each network's n (lr = lr_scale/(m n), training
+        error) counts its ±1 labels only; a0 : (B, m) initial outer weights.
     cfg : loss, activation, ``lr_scale`` (lr = lr_scale/(m n)), ``outer``, ``max_steps``,
         ``stop_at_zero``. record_steps : steps after which to copy C into ``trajectory``.
 
     Returns
     -------
     DualResult
+
+    Notes
+    -----
+    Hinge loss, fixed outer layer and a leaky-ReLU, ReLU or linear σ take the event-driven path of
+    :mod:`~benign.theory.two_layer.hinge_events` (O(n m) per network and step plus the rows of
+    G that change); every other setting the dense loop (O(n² m)).
     """
     B, nP, m = P0.shape
     n = y.shape[1]
