@@ -6,12 +6,11 @@ g_ti = −y_i 1[y_i f_ti < 1], is piecewise constant in t: a row of G' changes o
 crosses the margin or one of its pre-activations changes sign (about 6 of 150 rows per step on
 the published grid). So instead of pre_{t+1} = P0 + K C_{t+1}, O(n² m) per network and step, we
 carry U_t = K G'_t, update it by K[:, rows] (G'_t − G'_{t−1})[rows] on the changed rows only and
-step pre_{t+1} = pre_t − U_t; the α part of f, Σ_j α a_j pre_j, is carried the same way. C is
-never formed during the run: R = Σ_{s<t} G'_s − t G'_t changes only on changed rows, and
-C_t = −(R + t G'_t) where needed (records, stops, resyncs). The arithmetic is the same GD in
-another order, so trajectories agree with the dense dual form and a primal loop up to rounding.
-Every ``RESYNC`` steps pre, U and the carried parts are recomputed from C and G', so rounding
-does not accumulate over long runs.
+step pre_{t+1} = pre_t − U_t. C is never formed during the run: R = Σ_{s<t} G'_s − t G'_t
+changes only on changed rows, and C_t = −(R + t G'_t) where needed (records, stops,
+resyncs). The arithmetic is the same GD in another order, so trajectories agree with the dense
+dual form and a primal loop up to rounding. Every ``RESYNC`` steps pre and U are recomputed from
+C and G', so rounding does not accumulate over long runs.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import numpy as np
 __all__ = ["RESYNC", "event_slope", "train_hinge_events"]
 
 RESYNC = 128  # steps between exact recomputations of pre = P0 + K C and U = K G diag(lr a)
+_PAD_WASTE = 1.5  # largest padded/needed work ratio at which U is updated in one batched matmul
 
 
 def event_slope(activation: str, loss: str, outer: str, leaky_slope: float) -> float | None:
@@ -61,15 +61,16 @@ def _refresh(st: dict, upd: np.ndarray, pos: np.ndarray, mar: np.ndarray, t: int
     G2[flat] = new.reshape(B * k, m)
     new -= old
     R2[flat] -= t * new.reshape(B * k, m)
-    new_lin = np.matmul(new, st["a_lin"])
-    # one matmul per network over its changed rows and its real rows only: a batched one would
-    # pay for the largest k and n of the batch (measured 2.4x the needed work on the bench grid)
-    K, U, u_lin = st["K"], st["U"], st["u_lin"]
+    Kr = _gather(st["K"], flat, (B, k, nP))
+    U, n_rows = st["U"], st["n_rows"]
+    if B * k * n_rows.max() <= _PAD_WASTE * (counts * n_rows).sum():
+        U += np.matmul(Kr.transpose(0, 2, 1), new)
+        return
+    # one matmul per network over its changed and its real rows: a padded batched one would pay
+    # for the largest k and n of the batch (2.4x the needed work on the bench's default grid)
     for b in np.flatnonzero(counts):
-        kb, nb = counts[b], st["n_rows"][b]
-        Kr = K[b, idx[b, :kb], :nb].T
-        U[b, :nb] += Kr @ new[b, :kb]
-        u_lin[b, :nb] += Kr @ new_lin[b, :kb, 0]
+        kb, nb = counts[b], n_rows[b]
+        U[b, :nb] += Kr[b, :kb, :nb].T @ new[b, :kb]
 
 
 def _neg_coef(st: dict, t: int) -> np.ndarray:
@@ -80,7 +81,7 @@ def _neg_coef(st: dict, t: int) -> np.ndarray:
 def _outputs(st: dict, n: int, alpha: float):
     """(f (B, n), pos (B, nP, m)): f_i = Σ_p Σ_j a_j σ(pre_ipj) and the signs pre > 0."""
     pre, relu = st["pre"], st["relu"]
-    rows = st["f_lin"].copy()  # Σ_j α a_j pre_j, carried: f_lin_{t+1} = f_lin_t − U_t α a
+    rows = np.matmul(pre, st["a_lin"])[..., 0]  # Σ_j α a_j pre_j
     if alpha < 1:
         np.maximum(pre, 0.0, out=relu)
         rows += np.matmul(relu, st["a_relu"])[..., 0]
@@ -89,11 +90,9 @@ def _outputs(st: dict, n: int, alpha: float):
 
 
 def _resync(st: dict, t: int) -> None:
-    """Exact pre = P0 + K C_t, U = K G' and their α a parts, against accumulated rounding."""
+    """Exact pre = P0 + K C_t and U = K G', against accumulated rounding."""
     st["pre"] = st["P0"] - np.matmul(st["K"], _neg_coef(st, t))
     st["U"] = np.matmul(st["K"], st["G"])
-    st["f_lin"] = np.matmul(st["pre"], st["a_lin"])[..., 0]
-    st["u_lin"] = np.matmul(st["U"], st["a_lin"])[..., 0]
 
 
 def train_hinge_events(K, P0, y, a, alpha: float, lr, max_steps: int, stop_at_zero: bool,
@@ -134,7 +133,6 @@ def train_hinge_events(K, P0, y, a, alpha: float, lr, max_steps: int, stop_at_ze
     traj = {t: np.empty((B, nP, m)) for t in record}
     for t in range(1, max_steps + 1):
         st["pre"] -= st["U"]
-        st["f_lin"] -= st["u_lin"]
         f, pos_new = _outputs(st, n, alpha)
         wrong = (f > 0) != st["ypos"]
         if t in traj:
