@@ -133,10 +133,11 @@ def _reference(X, y, W, a, *, act, slope, q, loss, lr, outer, max_steps, record)
     dict(),  # hinge + leaky-ReLU + fixed outer layer: the event-driven path (hinge_events)
     dict(activation="relu", patches=2),  # event path, α = 0, two patches
     dict(activation="linear", init_scale=1.0),  # event path, α = 1
+    dict(lr_scale=0.5, past_resync=True),  # event path through its exact recomputations of pre and U
     dict(activation="relu_power", power=3.0, patches=2, outer="trained", outer_scale=0.25, loss="logistic"),
 ])
 def test_batched_training_matches_one_network_at_a_time(kw):
-    patches = kw.pop("patches", 1)
+    patches, past_resync = kw.pop("patches", 1), kw.pop("past_resync", False)
     cfg = TwoLayerConfig(**{"width": 6, "max_steps": 400, "lr_scale": 4.0, "init_scale": 5.0, **kw})
     record = [1, 5, 20, 60, 150]
     # two shapes' worth of runs in one batch is not allowed; one shape, networks with different data
@@ -150,6 +151,7 @@ def test_batched_training_matches_one_network_at_a_time(kw):
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (B, 1))
     res = train_networks(X, y, W0, a0, cfg, record_steps=record)
     assert len(set(res.steps.tolist())) > 2, res.steps  # networks stop at different steps
+    assert res.steps.max() > RESYNC or not past_resync, res.steps
     lr = cfg.lr_scale / (cfg.width * n)
     # the plain loop's ReLU is its leaky-ReLU with slope 0 (derivative 0 at 0, from the left)
     act, slope = ("leaky_relu", 0.0) if cfg.activation == "relu" else (cfg.activation, cfg.leaky_slope)
