@@ -8,7 +8,10 @@ from benign.theory.estimators import max_margin
 from benign.theory.phase_models import get_model, summarize
 from benign.theory.two_layer import TwoLayerConfig, make_mixture, simulate_two_layer, train_networks
 from benign.theory.two_layer.boundaries import predicted_boundaries
+from benign.theory.two_layer.hinge_events import RESYNC
 from benign.theory.two_layer.network import init_weights, outer_weights
+from benign.theory.two_layer.simulate import padded_dual_inputs
+from benign.theory.two_layer.train import gram_and_init, train_dual
 
 
 def _mixture(n=30, d=40, gamma=0.2, eta=0.1, seed=0, **kw):
@@ -127,12 +130,15 @@ def _reference(X, y, W, a, *, act, slope, q, loss, lr, outer, max_steps, record)
 
 
 @pytest.mark.parametrize("kw", [
-    dict(),
+    dict(),  # hinge + leaky-ReLU + fixed outer layer: the event-driven path (hinge_events)
+    dict(activation="relu", patches=2),  # event path, α = 0, two patches
+    dict(activation="linear", init_scale=1.0),  # event path, α = 1
+    dict(lr_scale=0.5, past_resync=True),  # event path through its exact recomputations of pre and U
     dict(activation="relu_power", power=3.0, patches=2, outer="trained", outer_scale=0.25, loss="logistic"),
 ])
 def test_batched_training_matches_one_network_at_a_time(kw):
-    patches = kw.pop("patches", 1)
-    cfg = TwoLayerConfig(width=6, max_steps=400, lr_scale=4.0, init_scale=5.0, **kw)
+    patches, past_resync = kw.pop("patches", 1), kw.pop("past_resync", False)
+    cfg = TwoLayerConfig(**{"width": 6, "max_steps": 400, "lr_scale": 4.0, "init_scale": 5.0, **kw})
     record = [1, 5, 20, 60, 150]
     # two shapes' worth of runs in one batch is not allowed; one shape, networks with different data
     n, d, B = 12, 10, 5
@@ -145,9 +151,12 @@ def test_batched_training_matches_one_network_at_a_time(kw):
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (B, 1))
     res = train_networks(X, y, W0, a0, cfg, record_steps=record)
     assert len(set(res.steps.tolist())) > 2, res.steps  # networks stop at different steps
+    assert res.steps.max() > RESYNC or not past_resync, res.steps
     lr = cfg.lr_scale / (cfg.width * n)
+    # the plain loop's ReLU is its leaky-ReLU with slope 0 (derivative 0 at 0, from the left)
+    act, slope = ("leaky_relu", 0.0) if cfg.activation == "relu" else (cfg.activation, cfg.leaky_slope)
     for b in range(B):
-        W, a, t, traj = _reference(X[b], y[b], W0[b], a0[b], act=cfg.activation, slope=cfg.leaky_slope,
+        W, a, t, traj = _reference(X[b], y[b], W0[b], a0[b], act=act, slope=slope,
                                    q=cfg.power, loss=cfg.loss, lr=lr, outer=cfg.outer,
                                    max_steps=cfg.max_steps, record=record)
         assert res.steps[b] == t
@@ -155,6 +164,35 @@ def test_batched_training_matches_one_network_at_a_time(kw):
         np.testing.assert_allclose(res.a[b], a, rtol=0, atol=1e-10)
         for s in record:
             np.testing.assert_allclose(res.trajectory[s][b], traj[s], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(patches=2, activation="relu"),
+                                dict(activation="relu_power", outer="trained", loss="logistic")])
+def test_padded_batch_of_mixed_n_matches_separate_runs(kw):
+    """Runs of several n padded into one batch (label-0 samples) follow their own trajectories."""
+    patches = kw.pop("patches", 1)
+    cfg = TwoLayerConfig(width=6, max_steps=300, lr_scale=0.5, init_scale=5.0, patches=patches, **kw)
+    d, record = 10, [1, 7, 40, 130, 260]
+    runs = []
+    for b, n in enumerate([8, 14, 14, 5, 11]):
+        mix = _mixture(n=n, d=d, gamma=0.15, eta=0.25, seed=b, patches=patches, n_test=5)
+        W0 = init_weights(cfg.width, d, cfg.init_scale, np.random.default_rng(50 + b))
+        runs.append(dict(mix=mix, W0=W0, labels=mix.y if b % 2 else mix.y_clean))
+    K, P0, y = padded_dual_inputs(runs, patches)
+    a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (len(runs), 1))
+    res = train_dual(K, P0, y, a0, cfg, record_steps=record)
+    assert len(set(res.steps.tolist())) > 2 and res.steps.max() > RESYNC, res.steps
+    for b, r in enumerate(runs):
+        k, p0 = gram_and_init(r["mix"].X, r["W0"])
+        one = train_dual(k[None], p0[None], r["labels"][None], a0[b : b + 1], cfg, record_steps=record)
+        rows = k.shape[0]
+        assert res.steps[b] == one.steps[0] and res.train_error[b] == one.train_error[0]
+        np.testing.assert_allclose(res.C[b, :rows], one.C[0], rtol=0, atol=1e-10 * np.abs(one.C).max())
+        np.testing.assert_array_equal(res.C[b, rows:], 0.0)  # padding rows never move
+        np.testing.assert_allclose(res.a[b], one.a[0], rtol=0, atol=1e-12)
+        for s in record:
+            np.testing.assert_allclose(res.trajectory[s][b, :rows], one.trajectory[s][0], rtol=0,
+                                       atol=1e-10 * np.abs(one.C).max())
 
 
 # --------------------------------------------------------------------- grid, model, boundaries

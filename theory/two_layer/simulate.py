@@ -4,7 +4,9 @@ Each (x, y, seed) draws one mixture and one initialisation; where y is not ``noi
 network is trained twice on the same inputs and initial weights, on the noisy labels (η =
 ``config.noise_rate``) and on the clean ones (η = 0): E(0) of the bridge's δ rule is then a paired
 run. All runs of one n (any d) are stacked and trained together in dual form by
-:func:`~benign.theory.two_layer.train.train_dual` (docs/two_layer.md §3.1).
+:func:`~benign.theory.two_layer.train.train_dual` (docs/two_layer.md §3.1); on its event-driven
+path (hinge loss, fixed outer layer, piecewise-linear σ) runs of every n share one batch, padded
+with label-0 samples to the largest n, so the batch takes max(steps) steps instead of a sum over n.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ import numpy as np
 import pandas as pd
 from benign.theory.two_layer.config import TwoLayerConfig
 from benign.theory.two_layer.data import make_mixture
+from benign.theory.two_layer.hinge_events import event_slope
 from benign.theory.two_layer.network import init_weights, outer_weights
 from benign.theory.two_layer.train import gram_and_init, predict, primal_weights, train_dual
 from benign.theory.validate import check_array_range, check_nonnegative_int
 
-__all__ = ["cell_params", "grid_runs", "simulate_two_layer"]
+__all__ = ["cell_params", "grid_runs", "padded_dual_inputs", "simulate_two_layer"]
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH = 256  # networks per padded batch on the event path (memory ~ B (nP)² for K)
 
 
 def cell_params(x: float, y: float, cfg: TwoLayerConfig) -> dict:
@@ -71,17 +76,31 @@ def grid_runs(xs, ys, seeds, cfg: TwoLayerConfig):
                     yield {**base, "labels": mix.y_clean, "noise_rate": 0.0}
 
 
+def padded_dual_inputs(runs, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K (B, NP, NP), P0 (B, NP, m), y (B, N)) of runs with up to N samples, padded with zeros.
+
+    A padding sample has label 0 and zero rows in K and P0, so it has no gradient, no output and
+    no error: the other samples' trajectory is the unpadded one (docs/two_layer.md §3.1).
+    """
+    N = max(r["labels"].shape[0] for r in runs)
+    m = runs[0]["W0"].shape[0]
+    K, P0, y = np.zeros((len(runs), N * P, N * P)), np.zeros((len(runs), N * P, m)), np.zeros((len(runs), N))
+    for b, r in enumerate(runs):
+        k, p0 = gram_and_init(r["mix"].X, r["W0"])
+        K[b, : k.shape[0], : k.shape[0]], P0[b, : k.shape[0]] = k, p0
+        y[b, : r["labels"].shape[0]] = r["labels"]
+    return K, P0, y
+
+
 def _train_group(runs, cfg: TwoLayerConfig) -> list[dict]:
-    """Train runs of equal n together in dual form (their d may differ) and tabulate them."""
-    pairs = [gram_and_init(r["mix"].X, r["W0"]) for r in runs]
-    K, P0 = np.stack([k for k, _ in pairs]), np.stack([p for _, p in pairs])
-    y = np.stack([r["labels"] for r in runs])
+    """Train runs together in dual form (any d; any n, padded, on the event path) and tabulate them."""
+    K, P0, y = padded_dual_inputs(runs, cfg.patches)
     a0 = np.tile(outer_weights(cfg.width, cfg.outer_scale), (len(runs), 1))
     res = train_dual(K, P0, y, a0, cfg)
     rows = []
     for b, r in enumerate(runs):
         mix, p = r["mix"], r["params"]
-        W = primal_weights(mix.X, r["W0"], res.C[b])
+        W = primal_weights(mix.X, r["W0"], res.C[b, : mix.X.shape[0] * cfg.patches])
         pred = predict(mix.X_test[None], W[None], res.a[b : b + 1], cfg)[0]
         row = {"noise_rate": r["noise_rate"], "seed": r["seed"], "n_samples": p["n_samples"],
                "n_features": p["n_features"], "ratio": p["n_features"] / p["n_samples"], "snr": p["snr"],
@@ -120,12 +139,16 @@ def simulate_two_layer(xs, ys, seeds, config: TwoLayerConfig | None = None, prog
     seeds = [check_nonnegative_int("seed", s) for s in np.atleast_1d(seeds).tolist()]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    # a dense dual step costs O(n² m): group by n; an event-driven one O(n m) per step plus the
+    # per-call overhead of numpy: pad every n into batches of up to MAX_BATCH, fewer steps in all
+    events = event_slope(cfg.activation, cfg.loss, cfg.outer, cfg.leaky_slope) is not None
     groups: dict[tuple, list] = defaultdict(list)
-    for r in grid_runs(xs, ys, seeds, cfg):
-        groups[r["params"]["n_samples"]].append(r)  # the dual problem's shape depends on n only
+    runs = [{**r, "order": i} for i, r in enumerate(grid_runs(xs, ys, seeds, cfg))]
+    for i, r in enumerate(sorted(runs, key=lambda r: r["params"]["n_samples"])):
+        groups[i // MAX_BATCH if events else r["params"]["n_samples"]].append(r)
     rows = []
     items = list(groups.items())
-    for n, runs in progress(items) if progress else items:
-        log.debug("training %d networks with n=%d", len(runs), n)
-        rows.extend(_train_group(runs, cfg))
-    return pd.DataFrame(rows)
+    for key, group in progress(items) if progress else items:
+        log.debug("training %d networks (group %s)", len(group), key)
+        rows.extend(zip((r["order"] for r in group), _train_group(group, cfg), strict=True))
+    return pd.DataFrame([row for _, row in sorted(rows, key=lambda o_row: o_row[0])])

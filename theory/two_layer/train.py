@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from benign.theory.two_layer.config import TwoLayerConfig
+from benign.theory.two_layer.hinge_events import event_slope, train_hinge_events
 from benign.theory.two_layer.network import activation, outputs, preactivations
 
 __all__ = ["TrainResult", "DualResult", "loss_derivative", "train_dual", "train_networks", "predict"]
@@ -92,20 +93,53 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
     Parameters
     ----------
     K : (B, nP, nP) Gram matrices X Xᵀ of the flattened inputs (rows (i, p)); P0 : (B, nP, m)
-        initial pre-activations X W_0ᵀ; y : (B, n) ±1 labels; a0 : (B, m) initial outer weights.
+        initial pre-activations X W_0ᵀ; y : (B, n) ±1 labels, or 0 for a padding sample (its rows
+        and columns of K and its rows of P0 zero): it has no gradient, output or error, so
+        networks of different n share one batch; each network's n (lr = lr_scale/(m n), training
+        error) counts its ±1 labels only; a0 : (B, m) initial outer weights.
     cfg : loss, activation, ``lr_scale`` (lr = lr_scale/(m n)), ``outer``, ``max_steps``,
         ``stop_at_zero``. record_steps : steps after which to copy C into ``trajectory``.
 
     Returns
     -------
     DualResult
+
+    Notes
+    -----
+    Hinge loss, fixed outer layer and a leaky-ReLU, ReLU or linear σ take the event-driven path of
+    :mod:`~benign.theory.two_layer.hinge_events` (O(n m) per network and step plus the rows of
+    G that change); every other setting the dense loop (O(n² m)).
     """
     B, nP, m = P0.shape
     n = y.shape[1]
     if K.shape != (B, nP, nP) or y.shape[0] != B or a0.shape != (B, m) or nP % n:
         raise ValueError(f"shapes disagree: K {K.shape}, P0 {P0.shape}, y {y.shape}, a0 {a0.shape}")
-    lr = cfg.lr_scale / (m * n)
+    n_real = (y != 0).sum(axis=1)
+    if np.any(n_real == 0):
+        raise ValueError("every network needs at least one sample with a ±1 label (0 marks padding)")
+    lr = cfg.lr_scale / (m * n_real)  # (B,): each network's own n, padding samples excluded
     record = sorted({int(t) for t in record_steps if 0 < int(t) <= cfg.max_steps})
+    alpha = event_slope(cfg.activation, cfg.loss, cfg.outer, cfg.leaky_slope)
+    if alpha is not None:  # hinge + piecewise-linear σ: only the changed rows of G are touched
+        a = a0.astype(float)
+        C, steps, err, traj = train_hinge_events(K, P0, y, a, alpha, lr, cfg.max_steps, cfg.stop_at_zero,
+                                                 record)
+    else:
+        C, a, steps, err, traj = _train_dense(K, P0, y, a0, lr, n_real, cfg, record)
+    for t, Ct in traj.items():
+        late = steps < t
+        Ct[late] = C[late]
+    reached = err == 0
+    if not reached.all():
+        log.info("%d of %d networks did not reach zero training error in %d steps",
+                 int((~reached).sum()), B, cfg.max_steps)
+    return DualResult(C=C, a=a, steps=steps, reached_zero=reached, train_error=err, trajectory=traj)
+
+
+def _train_dense(K, P0, y, a0, lr, n_real, cfg, record):
+    """The general dual loop (any loss, activation, outer layer): pre = P0 + K C every step."""
+    B, nP, m = P0.shape
+    n = y.shape[1]
     C, a = np.zeros((B, nP, m)), a0.astype(float).copy()
     steps, err = np.zeros(B, int), np.ones(B)
     traj = {t: np.empty_like(C) for t in record}
@@ -115,11 +149,11 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
     for t in range(1, cfg.max_steps + 1):
         g = loss_derivative(f, ya, cfg.loss)
         # ∂L/∂W_j = Σ_(i,p) a_j g_i σ'(⟨w_j, x_ip⟩) x_ip, so the step moves C by −lr · that weight
-        Ca -= lr * (ds * (g[:, :, None, None] * aa[:, None, None, :])).reshape(Ca.shape)
+        Ca -= lr[act, None, None] * (ds * (g[:, :, None, None] * aa[:, None, None, :])).reshape(Ca.shape)
         if cfg.outer == "trained":
-            aa -= lr * np.einsum("bnm,bn->bm", s.sum(axis=2), g)
+            aa -= lr[act, None] * np.einsum("bnm,bn->bm", s.sum(axis=2), g)
         s, ds, f = _state(Ka, Pa, Ca, aa, n, cfg)
-        e = np.mean(np.where(f > 0, 1.0, -1.0) != ya, axis=1)
+        e = ((np.where(f > 0, 1.0, -1.0) != ya) & (ya != 0)).sum(axis=1) / n_real[act]
         if t in traj:
             traj[t][act] = Ca
         done = ((e == 0) & cfg.stop_at_zero) | (t == cfg.max_steps)
@@ -131,14 +165,7 @@ def train_dual(K: np.ndarray, P0: np.ndarray, y: np.ndarray, a0: np.ndarray, cfg
             s, ds, f = s[keep], ds[keep], f[keep]
             if act.size == 0:
                 break
-    for t, Ct in traj.items():
-        late = steps < t
-        Ct[late] = C[late]
-    reached = err == 0
-    if not reached.all():
-        log.info("%d of %d networks did not reach zero training error in %d steps",
-                 int((~reached).sum()), B, cfg.max_steps)
-    return DualResult(C=C, a=a, steps=steps, reached_zero=reached, train_error=err, trajectory=traj)
+    return C, a, steps, err, traj
 
 
 def gram_and_init(X: np.ndarray, W0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
