@@ -61,7 +61,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         text = str(exc).strip()
         first = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
         raise ValueError(
-            f"checkpoint {path} is corrupt or truncated ({first[:120]}); delete it to restart the run"
+            f"checkpoint {path} is corrupt or truncated ({_shorten(first)}); delete it to restart the run"
         ) from None
     if not isinstance(obj, dict):
         raise ValueError(f"checkpoint {path} does not hold a dict; delete it to restart the run")
@@ -117,6 +117,13 @@ def _flock(fd: int, path: Path, blocking: bool) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX)
 
 
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters (an ellipsis marks the cut)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def capture_rng_state() -> dict[str, torch.Tensor]:

@@ -95,10 +95,15 @@ def test_failed_first_write_creates_nothing(tmp_path):
 
 
 def test_stale_temp_files_are_removed(tmp_path):
-    (tmp_path / ".checkpoint.pt.abc.tmp").write_bytes(b"torn")
+    dead = 2**22 + 12345  # above Linux's default pid_max: no live process has it
+    (tmp_path / f".checkpoint.pt.{dead}.abc.tmp").write_bytes(b"torn")  # writer dead: stale
+    (tmp_path / f".noise_mask.npy.{os.getpid()}.abc.tmp").write_bytes(b"live")  # our own, in flight
     (tmp_path / "keep.npz").write_bytes(b"ok")
     assert atomic.remove_stale_temp_files(tmp_path) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.npz"]
+    live = f".noise_mask.npy.{os.getpid()}.abc.tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live, "keep.npz"]
+    # the lock holder also clears its own files' temps, whoever wrote them
+    assert atomic.remove_stale_temp_files(tmp_path, names=("noise_mask.npy",)) == 1
 
 
 def test_checkpoint_and_records_use_the_same_helper(tmp_path, umask):

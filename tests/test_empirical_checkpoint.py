@@ -154,3 +154,13 @@ def test_checkpoint_contents_and_other_config_rejected(tmp_path):
         run_training(cfg.replace(width=3), tmp_path, device="cpu")
     # Non-semantic fields (device, checkpoint cadence) do not block a resume.
     run_training(cfg.replace(checkpoint_every=5, compile=False), tmp_path, device="cpu")
+
+
+def test_long_checkpoint_error_is_cut_at_a_word():
+    from benign.empirical.checkpoint import _shorten
+
+    text = "Weights only load failed because the weights_only argument is set " * 5
+    short = _shorten(text, 100)
+    assert len(short) <= 104 and short.endswith(" ...") and text.startswith(short[:-4])
+    assert short[:-4].split()[-1] in text.split()  # whole last word, not cut mid-word
+    assert _shorten("short", 100) == "short"
