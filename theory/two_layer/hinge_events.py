@@ -1,4 +1,4 @@
-"""Event-driven dual GD for the hinge loss with a piecewise-linear activation (docs/two_layer.md §3.1).
+"""Event-driven dual GD for the hinge loss with a piecewise-linear activation (docs/two_layer.md §3.3).
 
 With ℓ the hinge, σ(z) = α z + (1 − α) max(z, 0) (leaky-ReLU α, ReLU α = 0, linear α = 1) and the
 outer weights a fixed, the dual step C_{t+1} = C_t − G'_t, G'_t = (g_t ⊙ σ'(pre_t)) diag(lr a),
