@@ -51,6 +51,10 @@ def _number(value: Any, where: str) -> float:
         raise ValueError(f"{where}: {value!r} is not a number") from None
 
 
+#: the most values one ``geom:``/``lin:`` range may produce
+MAX_RANGE_VALUES = 100_000
+
+
 def parse_range(text: str, where: str) -> list[float]:
     """``geom:START:STOP:NUM`` / ``lin:START:STOP:NUM`` -> the NUM values."""
     parts = text.split(":")
@@ -62,6 +66,9 @@ def parse_range(text: str, where: str) -> list[float]:
     num = _integer(parts[3], f"{where} NUM")
     if num < 1:
         raise ValueError(f"{where}: NUM must be >= 1, got {num}")
+    if num > MAX_RANGE_VALUES:  # a list of 1e8 floats is itself gigabytes: refuse before making it
+        raise ValueError(f"{where}: NUM = {num} values is more than any grid needs; reduce the number of "
+                         f"{where.lstrip('-').replace('-', ' ')} to at most {MAX_RANGE_VALUES:,}")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"{where}: START and STOP must be finite, got {text!r}")
     if kind == "geom":

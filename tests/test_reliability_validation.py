@@ -33,7 +33,7 @@ def _one_line_error(argv, capsys, tmp_path, monkeypatch, match: str) -> None:
     (["train", "--dataset", "synthetic", "--width", "100000"], "reduce width"),
     (["train", "--dataset", "synthetic", "--n-test", "10000000000"], "reduce n_samples, n_test"),
     (["theory", "sweep", "--n-samples", "100000000"], "reduce n_samples"),
-    (["theory", "phase", "--ratios", "geom:0.1:100:100000000"], "reduce the number of ratios"),
+    (["theory", "phase", "--ratios", "geom:0.1:100:100000000"], "reduce the number of x"),
     (["theory", "phase", "--snr", "1e-300"], "snr must lie in"),
     (["theory", "phase", "--ratios", "1,1e300"], "ratio must be <="),
     (["theory", "phase", "--simulate", "--ratios", "1,1e300"], "reduce n_samples or the largest ratio"),
