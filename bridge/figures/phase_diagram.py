@@ -52,7 +52,9 @@ def draw_phase_diagram(grid: PhaseGrid, value: str = "regime",
     drawn = []
     if value == "regime":
         for level, style in ((thresholds.benign_delta, "-"), (thresholds.catastrophic_delta, "--")):
-            seg = contour_segments(frame, "delta", level)
+            # delta is defined where the cell interpolates: no contour through the grey region
+            defined = frame.assign(delta=frame["delta"].where(frame["interpolates"].astype(bool)))
+            seg = contour_segments(defined, "delta", level)
             drawn.append(seg.rename(columns={"ratio": "x", "noise_rate": "y"}).assign(label=f"δ = {level:g}",
                                                                                        style=style))
     else:
