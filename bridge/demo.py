@@ -250,6 +250,9 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
         first = summary.errors[0] if summary.errors else "?"
         raise ValueError(f"every run of the demo sweep failed (first: {first}); tracebacks in "
                          f"{exp.results}/runs/<key>/error.txt")
+    if "data_source" in runs:  # what the runs' own records say they read
+        notes = [*notes, "Images read by the runs (their data_source): "
+                         f"{'; '.join(sorted(set(runs['data_source'].dropna().astype(str))))}."]
     if scale != "demo":
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
     caption = THEORY_CAPTION.format(benign=thresholds.benign_delta, cat=thresholds.catastrophic_delta)
