@@ -55,7 +55,8 @@ def test_demo_smoke_end_to_end_on_the_embedded_copy(tmp_path, monkeypatch, capsy
     assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:)""", html)
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 4 and set(runs["width"]) == {1, 2} and set(runs["noise_rate"]) == {0.0, 0.2}
-    assert runs["regime"].isin(["benign", "tempered", "catastrophic", "not interpolating", "clean, overfits"]).all()
+    assert runs["regime"].isin(["benign", "tempered", "catastrophic", "not interpolating",
+                                "clean, overfits"]).all()
     assert not ((runs["noise_rate"] == 0) & (runs["regime"] == "tempered")).any()
     wanted = {"ratio", "ratio_normalized", "predicted_regime", "predicted_regime_normalized"}
     assert wanted <= set(runs.columns)

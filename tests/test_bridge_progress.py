@@ -52,4 +52,5 @@ def test_progress_line_estimates_from_the_mean_so_far():
     from benign.bridge.runs.progress import progress_line
 
     assert progress_line("demo", 2, 10, 30.0) == "demo: 2/10 runs done, 30 s elapsed, ~120 s left"
-    assert progress_line("demo", 1, 4, 5.0, failed=1) == "demo: 1/4 runs done, 1 failed, 5 s elapsed, ~15 s left"
+    line = progress_line("demo", 1, 4, 5.0, failed=1)
+    assert line == "demo: 1/4 runs done, 1 failed, 5 s elapsed, ~15 s left"

@@ -171,7 +171,8 @@ def regime_from_metrics(
     benign = ~(delta > thresholds.benign_delta) & ~(gap > thresholds.benign_gap)  # NaN passes
     out = np.where(catastrophic, "catastrophic", np.where(benign, "benign", "tempered")).astype(object)
     clean = _arr(noise_rate) == 0  # NaN (unknown η) is not clean
-    out[clean] = np.where(~(gap[clean] > thresholds.benign_gap) & ~near_chance[clean], "benign", CLEAN_OVERFITS)
+    fits_on = ~(gap[clean] > thresholds.benign_gap) & ~near_chance[clean]
+    out[clean] = np.where(fits_on, "benign", CLEAN_OVERFITS)
     out[~interp] = "not interpolating"
     return out
 

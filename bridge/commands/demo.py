@@ -47,7 +47,8 @@ def main(args) -> int:
 
     with logging_redirect_tqdm():
         result = run_demo(args.out, scale=args.scale, dataset=args.dataset, download=args.download,
-                          data_root=args.data_root, executor=args.executor, workers=args.workers, device=args.device,
+                          data_root=args.data_root, executor=args.executor, workers=args.workers,
+                          device=args.device,
                           thresholds=thresholds)
     times = ", ".join(f"{k} {v:.0f} s" for k, v in result.timings.items())
     print(f"benign demo: {result.n_runs} runs on {result.dataset} ({times})")

@@ -49,7 +49,8 @@ def sharpness_table(runs: pd.DataFrame, sharpness: pd.DataFrame | None) -> pd.Da
     last = rows[rows["epoch"] == rows.groupby("key")["epoch"].transform("max")]
     wide = last.pivot_table(index=["key", "epoch"], columns="subset", values="mean").reset_index()
     wide = wide.rename(columns=SUBSETS)
-    per_run = noisy[["key", "width", "noise_rate", "ratio", "train_error", "interpolates"]].merge(wide, on="key")
+    keep = ["key", "width", "noise_rate", "ratio", "train_error", "interpolates"]
+    per_run = noisy[keep].merge(wide, on="key")
     for col in SUBSETS.values():
         if col not in per_run:
             per_run[col] = np.nan
@@ -70,8 +71,8 @@ def sharpness_sentence(table: pd.DataFrame) -> str:
                       f"ratio {r.noisy_over_clean:.2f}" for r in scope.itertuples())
     n_sharper = int((scope["noisy_over_clean"] > 1).sum())
     if interp.empty:
-        return (f"Sharpness (Gamba et al.): no width interpolated, so the comparison is not the paper's; at the "
-                f"widest, noisy vs clean training points: {items}.")
+        return ("Sharpness (Gamba et al.): no width interpolated, so the comparison is not the paper's; "
+                f"at the widest, noisy vs clean training points: {items}.")
     verdict = ("noisy training points are sharper than clean ones" if n_sharper == len(scope) else
                f"noisy training points are sharper than clean ones at {n_sharper} of {len(scope)}")
     return (f"Sharpness (Gamba et al.): at the interpolating widths {verdict} (mean ‖∇ₓ CE‖ at the last "
