@@ -97,6 +97,11 @@ THEORY_CAPTION = (
 )
 
 
+WEN_NOTE = ("Wen et al.'s control on the N axis (one width, p/N lowered by raising N, η ∈ {0, 0.1, 0.2}) "
+            "does not fit the demo's five minutes: `benign run experiments/wen-control-fmnist.toml` then "
+            "`benign report` on it (README states its run time and results).")
+
+
 @dataclass
 class DemoResult:
     """Where the demo wrote things and how long each step took (seconds)."""
@@ -257,6 +262,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
                          f"{'; '.join(sorted(set(runs['data_source'].dropna().astype(str))))}."]
     if scale != "demo":
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
+    notes = [*notes, WEN_NOTE]
     caption = THEORY_CAPTION.format(benign=thresholds.benign_delta, cat=thresholds.catastrophic_delta)
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,
                      title=f"benign demo: {name}, {exp.base.get('model', 'cnn5')}-k, width × noise",
