@@ -152,3 +152,18 @@ def test_demo_checks_executor_first_and_names_failed_runs(tmp_path, monkeypatch,
                  "--dataset", "synthetic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "every run of the demo sweep failed" in err and "RuntimeError: no GPU memory" in err
+
+
+def test_train_download_flag_fetches_into_the_data_root(tmp_path, monkeypatch):
+    import argparse
+
+    import benign.empirical.data as data
+    from benign.bridge.commands.train import _download, build_config
+
+    calls = []
+    monkeypatch.setattr(data, "download_dataset", lambda name, root=None: calls.append((name, root)) or "ok")
+    root = tmp_path / "fm"
+    _download(build_config(argparse.Namespace(dataset="fashion-mnist", data_root=str(root))))
+    assert calls == [("fashion-mnist", root)]
+    with pytest.raises(ValueError, match="--download fetches cifar10 or fashion-mnist"):
+        _download(build_config(argparse.Namespace(dataset="fashion-mnist-subset")))
