@@ -2,7 +2,8 @@
 
 Steps: (1) the theory phase diagram of the max-margin GMM closed form; (2) a small width × noise
 sweep of a width-k CNN on the best real dataset available offline (CIFAR-10 if present, or
-downloadable with ``--download``; else Fashion-MNIST; else a clearly labelled synthetic stand-in),
+downloadable with ``--download``; else the full Fashion-MNIST; else the Fashion-MNIST subset shipped
+with benign; the synthetic stand-in only when asked for by name),
 run through the same resumable sweep machinery as ``benign run``; (3) regime classification, the
 overlay of measured runs on the predicted phase diagram, curves and the agreement summary;
 (4) one self-contained HTML report.
@@ -11,8 +12,9 @@ Scales (the sweep is defined by :data:`DEMO_TOML`, written next to the results s
 show it):
 
 * ``smoke``: seconds; what the tests run (widths {1, 2}, 2 epochs, 128 samples);
-* ``demo`` (default): about 10 minutes on 2 CPU cores (widths 1–16, η ∈ {0, 0.2}, 384 samples,
-  50 epochs of Adam 1e-3 without augmentation so that the wider nets memorise the noise);
+* ``demo`` (default): under 5 minutes on 2 CPU cores (widths 1–16, η ∈ {0, 0.2}, 256 samples,
+  500 test images, 60 epochs of Adam 2e-3 at batch 32 without augmentation, so that the wider nets
+  memorise the noise; sharpness on 32 points per subset); see README for the measured times;
 * ``paper``: the full GPU protocol (Nakkiran et al. 2020 model-wise study: PreAct-ResNet18-k on
   all 50k training images, k ∈ 1…64, η ∈ {0, 0.1, 0.2}, Adam 1e-4 for 4000 epochs with crop+flip,
   3 seeds). Days of GPU time; run it with ``--executor slurm``.
@@ -33,7 +35,7 @@ from benign.bridge.runs.atomic import atomic_write_text
 log = logging.getLogger(__name__)
 
 SCALES = ("smoke", "demo", "paper")
-DATASET_CHOICES = ("auto", "cifar10", "fashion-mnist", "synthetic")
+DATASET_CHOICES = ("auto", "cifar10", "fashion-mnist", "fashion-mnist-subset", "synthetic")
 
 DEMO_TOML = """\
 # The sweep of `benign demo` (written by the demo; edit a copy and use `benign run` for variations).
@@ -47,16 +49,16 @@ executor = "local"
 [base]
 dataset = "fashion-mnist"
 model = "cnn5"
-n_samples = 384
-n_test = 1000
+n_samples = 256
+n_test = 500
 optimizer = "adam"
-lr = 0.001
-batch_size = 64
-epochs = 50
+lr = 0.002
+batch_size = 32
+epochs = 60
 augment = false
 sharpness_epochs = "log"
-sharpness_points = 64
-sharpness_samples = 4
+sharpness_points = 32
+sharpness_samples = 2
 
 [grid]
 width = [1, 2, 4, 8, 16]
@@ -95,6 +97,11 @@ THEORY_CAPTION = (
 )
 
 
+WEN_NOTE = ("Wen et al.'s control on the N axis (one width, p/N lowered by raising N, η ∈ {0, 0.1, 0.2}) "
+            "does not fit the demo's five minutes: `benign run experiments/wen-control-fmnist.toml` then "
+            "`benign report` on it (README states its run time and results).")
+
+
 @dataclass
 class DemoResult:
     """Where the demo wrote things and how long each step took (seconds)."""
@@ -114,47 +121,80 @@ def _online(host: str = "www.cs.toronto.edu", port: int = 443, timeout: float = 
         return False
 
 
-def choose_dataset(requested: str = "auto", *, download: bool = False) -> tuple[str, list[str]]:
-    """Pick the dataset of the demo sweep and say why (notes for the report).
+def dataset_root(name: str, data_root: str | os.PathLike | None) -> Path | None:
+    """``data_root/<subdir>`` of ``name`` (the ``$BENIGN_DATA`` layout), or None for the default root."""
+    from benign.empirical.data import DATASETS
 
-    ``auto`` prefers CIFAR-10 (present, or downloaded when ``download`` and the host answers), then
-    Fashion-MNIST (Debian ``dataset-fashion-mnist``), then the synthetic stand-in.
+    return None if data_root is None else Path(data_root).expanduser() / DATASETS[name].subdir
+
+
+def _try_download(name: str, root: Path | None) -> bool:
+    from benign.empirical.data import download_dataset
+
+    try:
+        log.info("downloading %s: %s", name, download_dataset(name, root))
+        return True
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.warning("%s download failed (%s)", name, exc)
+        return False
+
+
+def choose_dataset(requested: str = "auto", *, download: bool = False,
+                   data_root: str | os.PathLike | None = None) -> tuple[str, list[str]]:
+    """Pick the dataset of the demo sweep and say which copy it reads (notes for the report).
+
+    ``auto``: CIFAR-10 if present (or downloaded, with ``download`` and a network), else the full
+    Fashion-MNIST IDX files if present (or downloaded), else the embedded Fashion-MNIST subset
+    (named ``fashion-mnist-subset``, so its run keys differ from full-set runs). The synthetic
+    stand-in only when asked for by name. ``data_root`` is a ``$BENIGN_DATA``-style folder
+    (``<data_root>/cifar10``, ``<data_root>/fashion-mnist``); default: each dataset's default root.
     """
-    from benign.empirical.data import available_datasets, load_dataset
+    from benign.empirical import loaders
+    from benign.empirical.data import dataset_source, default_root
 
     if requested not in DATASET_CHOICES:
         raise ValueError(f"--dataset must be one of {', '.join(DATASET_CHOICES)}, got {requested!r}")
-    present = available_datasets()
-    if requested != "auto":
-        if requested not in present:
-            raise FileNotFoundError(f"dataset {requested!r} is not available offline (present: "
-                                    f"{', '.join(present)}); use --dataset auto")
-        return requested, _notes(requested)
-    if "cifar10" not in present and download and _online():
-        try:
-            load_dataset("cifar10", train=False, download=True)
-            present = available_datasets()
-        except (OSError, ValueError, RuntimeError) as exc:
-            log.warning("CIFAR-10 download failed (%s); falling back", exc)
-    for name in ("cifar10", "fashion-mnist"):
-        if name in present:
-            return name, _notes(name)
-    return "synthetic", _notes("synthetic")
 
+    def root(name: str) -> Path:
+        return dataset_root(name, data_root) or Path(default_root(name))
 
-def _notes(dataset: str) -> list[str]:
-    if dataset == "synthetic":
-        return ["SYNTHETIC STAND-IN: neither CIFAR-10 nor Fashion-MNIST was found offline, so the sweep "
-                "ran on synthetic images. The curves test the pipeline, not the science. Install "
-                "Fashion-MNIST (apt-get install dataset-fashion-mnist) or CIFAR-10 and re-run."]
-    if dataset == "fashion-mnist":
-        return ["Fashion-MNIST (CIFAR-10 was not found offline; pass --download to fetch it when online)."]
-    return []
+    online = None
+
+    def fetch(name: str) -> bool:
+        nonlocal online
+        if not download:
+            return False
+        online = _online() if online is None else online
+        return online and _try_download(name, root(name))
+
+    notes: list[str] = []
+    if requested in ("auto", "cifar10"):
+        if loaders.present("cifar10", root("cifar10")) or fetch("cifar10"):
+            return "cifar10", [f"Data: CIFAR-10, {dataset_source('cifar10', root('cifar10'))}."]
+        if requested == "cifar10":
+            raise FileNotFoundError(f"CIFAR-10 is not under {root('cifar10')}; pass --download when online, "
+                                    "or use --dataset auto")
+        notes.append("CIFAR-10 was not found (pass --download to fetch it when online).")
+    if requested in ("auto", "fashion-mnist"):
+        full = loaders.present("fashion-mnist", root("fashion-mnist")) or fetch("fashion-mnist")
+        if full or requested == "fashion-mnist":
+            return "fashion-mnist", [*notes, f"Data: Fashion-MNIST, "
+                                             f"{dataset_source('fashion-mnist', root('fashion-mnist'))}."]
+        notes.append(f"No Fashion-MNIST IDX files under {root('fashion-mnist')}.")
+        requested = "fashion-mnist-subset"
+    if requested == "synthetic":
+        return "synthetic", [
+            "SYNTHETIC STAND-IN (asked for with --dataset synthetic): the sweep ran on generated images. "
+            "The curves test the pipeline, not the science."]
+    return requested, [*notes, f"Data: Fashion-MNIST, {dataset_source(requested)} shipped with benign "
+                               "(real images; install dataset-fashion-mnist or pass --download for the full "
+                               "set)."]
 
 
 def demo_experiment(out_dir: str | os.PathLike, scale: str = "demo", dataset: str = "fashion-mnist",
-                    device: str | None = None):
-    """Write ``DEMO_TOML`` to ``out_dir/demo.toml`` and load it at ``scale`` on ``dataset``."""
+                    device: str | None = None, data_root: str | os.PathLike | None = None):
+    """Write ``DEMO_TOML`` to ``out_dir/demo.toml`` and load it at ``scale`` on ``dataset``
+    (read from ``dataset_root(dataset, data_root)`` when ``data_root`` is given)."""
     from benign.bridge.experiment import load_experiment
 
     if scale not in SCALES:
@@ -164,21 +204,16 @@ def demo_experiment(out_dir: str | os.PathLike, scale: str = "demo", dataset: st
     overrides = [] if scale == "paper" else [f"base.dataset={dataset}"]
     if device:
         overrides.append(f"base.device={device}")
+    root = dataset_root(dataset, data_root) if dataset not in ("synthetic", "fashion-mnist-subset") else None
+    if root is not None:
+        overrides.append(f"base.data_root={root}")
     return load_experiment(path, scale=None if scale == "demo" else scale, overrides=overrides,
                            results=out / "results")
 
 
-def _paper_dataset() -> tuple[str, list[str]]:
-    from benign.empirical.data import available_datasets
-
-    if "cifar10" not in available_datasets():
-        raise FileNotFoundError("--scale paper trains on CIFAR-10, which is not present; put it under the "
-                                "default root (see `benign train --help`) or use --scale demo")
-    return "cifar10", []
-
-
 def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo", dataset: str = "auto",
-             download: bool = False, executor: str = "local", workers: int | None = None,
+             download: bool = False, data_root: str | os.PathLike | None = None,
+             executor: str = "local", workers: int | None = None,
              device: str | None = None, progress: bool | None = None,
              thresholds: RegimeThresholds = DEFAULT_THRESHOLDS) -> DemoResult:
     """Run the whole pipeline (theory figure, sweep, analysis, report); resumable.
@@ -198,7 +233,8 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     out = Path(out_dir)
     timings: dict[str, float] = {}
     # the dataset first: a missing one is a one-line error before any work is done
-    name, notes = (_paper_dataset() if scale == "paper" else choose_dataset(dataset, download=download))
+    name, notes = choose_dataset("cifar10" if scale == "paper" else dataset, download=download,
+                                 data_root=data_root)
     opts = {"workers": workers} if executor == "local" and workers is not None else {}
     runner = make_executor(executor, **opts)  # likewise a bad --executor/--workers
     if device is not None:  # and a bad --device (tpu, cuda without a GPU), before the theory figure
@@ -211,7 +247,7 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
     timings["theory"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    exp = demo_experiment(out, scale, name, device)
+    exp = demo_experiment(out, scale, name, device, data_root)
     summary = run_experiment(exp, runner, progress=progress)
     log.info("%s", summary.line())
     if summary.failed:
@@ -225,8 +261,12 @@ def run_demo(out_dir: str | os.PathLike = "figures/demo", *, scale: str = "demo"
         first = summary.errors[0] if summary.errors else "?"
         raise ValueError(f"every run of the demo sweep failed (first: {first}); tracebacks in "
                          f"{exp.results}/runs/<key>/error.txt")
+    if "data_source" in runs:  # what the runs' own records say they read
+        notes = [*notes, "Images read by the runs (their data_source): "
+                         f"{'; '.join(sorted(set(runs['data_source'].dropna().astype(str))))}."]
     if scale != "demo":
         notes = [*notes, f"Scale '{scale}' (the default demo scale is 'demo')."]
+    notes = [*notes, WEN_NOTE]
     caption = THEORY_CAPTION.format(benign=thresholds.benign_delta, cat=thresholds.catastrophic_delta)
     result = analyze(runs, out, epochs=epochs, sharpness=sharp,
                      title=f"benign demo: {name}, {exp.base.get('model', 'cnn5')}-k, width × noise",

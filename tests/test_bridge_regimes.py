@@ -8,6 +8,7 @@ import pytest
 from _bridge_fakes import fake_runs
 from benign.bridge.analysis import align, predictions
 from benign.bridge.analysis.regimes import (
+    CLEAN_OVERFITS,
     REGIMES,
     RegimeThresholds,
     classify,
@@ -64,6 +65,27 @@ def test_bad_thresholds_raise_one_line(kwargs):
 
 def test_regime_codes_order():
     assert list(regime_codes(["benign", "tempered", "catastrophic", "not interpolating"])) == [0, 1, 2, 3]
+
+
+def test_clean_runs_are_benign_or_reported_apart_never_tempered():
+    # eta = 0: the taxonomy is about what fitting noise costs; a clean run that loses from fitting on
+    # (gap above benign_gap, here 1 point) is "clean, overfits", one at chance too; the same metrics at
+    # eta = 0.2 are tempered / catastrophic, and a clean run that does not interpolate stays so
+    df = pd.DataFrame({
+        "width": [1, 2, 3, 4, 5, 1, 2, 3],
+        "noise_rate": [0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.2, 0.2],
+        "train_error": [0.0, 0.0, 0.0, 0.05, 0.0, 0.0, 0.0, 0.0],
+        "test_error": [0.150, 0.160, 0.885, 0.30, 0.12, 0.150, 0.160, 0.885],
+        "best_test_error": [0.145, 0.140, 0.885, 0.20, 0.12, 0.145, 0.140, 0.885],
+        "e0": [0.15] * 8,
+    })
+    out = classify_measured(df)
+    assert out["regime"].tolist() == ["benign", CLEAN_OVERFITS, CLEAN_OVERFITS, "not interpolating", "benign",
+                                      "benign", "tempered", "catastrophic"]
+    assert "tempered" not in set(out.loc[out["noise_rate"] == 0, "regime"])
+    assert CLEAN_OVERFITS in REGIMES and regime_codes([CLEAN_OVERFITS])[0] == 4
+    # unknown eta (no noise_rate passed) keeps the plain rule
+    assert regime_from_metrics([True], [0.0], [0.02], [0.16])[0] == "tempered"
 
 
 # ----------------------------------------------------------------------------- measured results

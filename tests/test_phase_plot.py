@@ -60,7 +60,7 @@ def test_regime_map_uses_regime_colours_and_rejects_bad_input():
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
     assert labels == set(grid.regime.unique())
     mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
-    colours = {tuple(np.round(c, 3)) for c in mesh.cmap(np.arange(4))}
+    colours = {tuple(np.round(c, 3)) for c in mesh.cmap(np.arange(len(REGIME_COLORS)))}
     from matplotlib.colors import to_rgba
     assert colours == {tuple(np.round(to_rgba(REGIME_COLORS[r]), 3)) for r in REGIME_COLORS}
     with pytest.raises(ValueError, match="grid lacks column"):

@@ -10,7 +10,11 @@ one of :data:`REGIMES`:
   the noise rate itself;
 * ``"not interpolating"``: the train error never reached the interpolation tolerance, so the
   taxonomy does not apply (Mallinar et al. call early-stopped predictors benign; we plot them
-  separately).
+  separately);
+* ``"clean, overfits"``: a run on clean labels (η = 0) that interpolates but whose final error is
+  above its best by more than ``benign_gap`` (or near chance). The taxonomy is about what fitting
+  *noise* costs, so an η = 0 run is never "tempered" or "catastrophic": it is ``"benign"``
+  (interpolates, no loss from fitting on) or reported apart with this label (docs/bridge.md §6).
 
 The taxonomy is Mallinar, Simon, Abedsoltan, Pandit, Belkin, Nakkiran (NeurIPS 2022,
 arXiv 2207.06569): as n → ∞ the interpolator's risk tends to Bayes (benign), to a finite constant
@@ -25,7 +29,8 @@ whose empirical test is "does continued fitting hurt?":
 
 Rules (in this order): not interpolating → ``"not interpolating"``; ``δ > catastrophic_delta`` or
 ``E_final ≥ 1 − 1/K − chance_margin`` → ``"catastrophic"``; ``δ ≤ benign_delta`` and
-``G ≤ benign_gap`` → ``"benign"``; otherwise ``"tempered"``. A missing ``G`` (closed forms have no
+``G ≤ benign_gap`` → ``"benign"``; otherwise ``"tempered"``; at η = 0 (when the noise rate is
+known) the last three become ``"benign"`` or ``"clean, overfits"``. A missing ``G`` (closed forms have no
 training trajectory) or a missing ``δ`` (no η = 0 reference, or η = 0 itself, where δ := 0) is
 skipped, never guessed.
 
@@ -43,11 +48,14 @@ import numpy as np
 import pandas as pd
 from benign.theory.taxonomy import REGIMES as INTERPOLATING_REGIMES
 
-# theory's three regimes of an interpolator, plus the label of runs the taxonomy does not apply to
-REGIMES = (*INTERPOLATING_REGIMES, "not interpolating")
+#: The label of an interpolating η = 0 run that loses from fitting on (never "tempered": no noise).
+CLEAN_OVERFITS = "clean, overfits"
+# theory's three regimes of an interpolator, the label of runs the taxonomy does not apply to, and the
+# clean-label runs reported apart
+REGIMES = (*INTERPOLATING_REGIMES, "not interpolating", CLEAN_OVERFITS)
 SOURCES = ("simulated", "predicted", "measured")
 # Numeric code per regime, for phase-diagram colour maps (ordered from good to bad).
-REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3}
+REGIME_CODES = {"benign": 0, "tempered": 1, "catastrophic": 2, "not interpolating": 3, CLEAN_OVERFITS: 4}
 # Columns identifying "the same configuration" when looking up the η = 0 reference E(0): every field of
 # a train or theory run config that changes its result, except noise_rate and seed (E(0) is a seed mean).
 # A field left out here would silently average E(0) over the values of a grid axis.
@@ -131,6 +139,7 @@ def regime_from_metrics(
     test_error=None,
     n_classes=None,
     thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
+    noise_rate=None,
 ) -> np.ndarray:
     """Vectorised regime rule (see module docstring); NaN ``delta``/``gap`` are skipped.
 
@@ -141,6 +150,8 @@ def regime_from_metrics(
     gap : overfitting gap ``E_final − E_best``, shape (m,) or None.
     test_error : final clean test error, shape (m,) or None (for the near-chance check).
     n_classes : K per row or scalar; defaults to ``thresholds.n_classes``.
+    noise_rate : η, shape (m,) or None; rows with η = 0 that interpolate are ``"benign"`` or
+        ``"clean, overfits"`` (gap above ``benign_gap`` or near chance), never tempered/catastrophic.
 
     Returns
     -------
@@ -159,6 +170,9 @@ def regime_from_metrics(
     catastrophic = (delta > thresholds.catastrophic_delta) | near_chance
     benign = ~(delta > thresholds.benign_delta) & ~(gap > thresholds.benign_gap)  # NaN passes
     out = np.where(catastrophic, "catastrophic", np.where(benign, "benign", "tempered")).astype(object)
+    clean = _arr(noise_rate) == 0  # NaN (unknown η) is not clean
+    fits_on = ~(gap[clean] > thresholds.benign_gap) & ~near_chance[clean]
+    out[clean] = np.where(fits_on, "benign", CLEAN_OVERFITS)
     out[~interp] = "not interpolating"
     return out
 
@@ -245,7 +259,7 @@ def classify(df: pd.DataFrame, source: str, thresholds: RegimeThresholds = DEFAU
     out = noise_excess(out, keys=keys)
     n_classes = out["n_classes"].to_numpy(dtype=float) if "n_classes" in out.columns else None
     out["regime"] = regime_from_metrics(out["interpolates"], out["delta"], out["gap"], out["test_error"],
-                                        n_classes, thresholds)
+                                        n_classes, thresholds, noise_rate=out["noise_rate"])
     return out
 
 

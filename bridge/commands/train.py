@@ -16,7 +16,8 @@ S = argparse.SUPPRESS
 
 # flag -> (TrainConfig field, type, help)
 FLAGS = {
-    "--dataset": ("dataset", str, "cifar10 | imagenet-subset | fashion-mnist | synthetic"),
+    "--dataset": ("dataset", str, "cifar10 | imagenet-subset | fashion-mnist (the full IDX files, else the "
+                                  "embedded subset) | fashion-mnist-subset | synthetic"),
     "--data-root": ("data_root", str, "dataset folder (default: the dataset's standard location)"),
     "--model": ("model", str, "cnn5 | preact_resnet18 | resnet50"),
     "--width": ("width", int, "width k (channels of the first stage)"),
@@ -56,6 +57,9 @@ def add_parser(sub) -> None:
     p.add_argument("--stop-at-interpolation", action="store_true", default=S,
                    help="stop once training error <= 0.1 %%")
     p.add_argument("--compile", action="store_true", default=S, help="torch.compile the model (GPU)")
+    p.add_argument("--download", action="store_true",
+                   help="cifar10 / fashion-mnist: download into the data root first when absent (needs a "
+                        "network; torchvision checks the md5 sums)")
     p.add_argument("--quiet", action="store_true", help="no per-epoch table")
     p.set_defaults(func=main)
 
@@ -83,6 +87,17 @@ def build_config(args):
     return TrainConfig.from_dict(values)
 
 
+def _download(config) -> None:
+    from benign.empirical import loaders
+    from benign.empirical.data import default_root, download_dataset
+
+    if config.dataset not in ("cifar10", "fashion-mnist"):
+        raise ValueError(f"--download fetches cifar10 or fashion-mnist, not {config.dataset!r}")
+    root = Path(config.data_root or default_root(config.dataset)).expanduser()
+    if not loaders.present(config.dataset, root):
+        print(f"downloaded {config.dataset}: {download_dataset(config.dataset, root)}")
+
+
 def _row(rec: dict) -> str:
     out = []
     for key, fmt in COLUMNS:
@@ -99,6 +114,8 @@ def main(args) -> int:
 
     out = check_out_folder(args.out)  # Path("") would be the current folder
     config = build_config(args)
+    if args.download:
+        _download(config)
     header = " ".join(f"{h:>5}" if i == 0 else f"{h:>9}" for i, h in enumerate(HEADER))
     if not args.quiet:
         print(f"{config.model}-{config.width} on {config.dataset} (n={config.n_samples}, "

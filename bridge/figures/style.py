@@ -25,6 +25,7 @@ REGIME_COLORS = {
     "tempered": "#E69F00",
     "catastrophic": "#D55E00",
     "not interpolating": "#999999",
+    "clean, overfits": "#56B4E9",  # an eta = 0 run reported apart (bridge.analysis.regimes.CLEAN_OVERFITS)
 }
 
 STYLE = {

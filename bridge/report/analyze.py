@@ -22,8 +22,15 @@ from pathlib import Path
 
 import pandas as pd
 from benign.bridge.analysis import align, predictions
-from benign.bridge.analysis.regimes import DEFAULT_THRESHOLDS, REGIMES, RegimeThresholds, classify_measured
+from benign.bridge.analysis.regimes import (
+    CLEAN_OVERFITS,
+    DEFAULT_THRESHOLDS,
+    REGIMES,
+    RegimeThresholds,
+    classify_measured,
+)
 from benign.bridge.figures import overlay, plots
+from benign.bridge.report import evidence
 from benign.bridge.report.html import Report, ReportFigure, write_report
 from benign.bridge.runs.atomic import atomic_write_text
 
@@ -87,10 +94,18 @@ def _curves(saved, figures, out: Path, runs, epochs, sharpness, thresholds, suff
 
 
 def summary_line(runs: pd.DataFrame, table: pd.DataFrame) -> str:
-    """One sentence for the top of a report: regime counts and agreement on each axis."""
-    counts = runs["regime"].value_counts()
-    parts = [f"{counts[r]} {r}" for r in REGIMES if r in counts]
-    text = f"{len(runs)} runs: " + ", ".join(parts) + "."
+    """One sentence for the top of a report: regime counts (noisy and clean runs apart) and agreement."""
+    def counts(rows: pd.DataFrame) -> str:
+        n = rows["regime"].value_counts()
+        # the clean runs' "clean, overfits" reads "overfits" in their own clause
+        return ", ".join(f"{n[r]} {'overfits' if r == CLEAN_OVERFITS else r}" for r in REGIMES if r in n)
+
+    clean = runs["noise_rate"] == 0
+    text = f"{len(runs)} runs."
+    if (~clean).any():
+        text += f" Noisy labels (η > 0): {counts(runs[~clean])}."
+    if clean.any():
+        text += f" Clean labels (η = 0): {counts(runs[clean])}."
     rows = table[table["subset"] == "all runs"]
     for row in rows.itertuples():
         text += f" Measured = predicted at {row.axis_label}: {row.n_agree}/{row.n_runs}."
@@ -171,11 +186,26 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     if "ratio_normalized" in annotated:
         tables["Measured × predicted regime counts (normalised p/N)"] = (
             align.confusion(annotated, "ratio_normalized").reset_index())
+    findings = _findings(annotated, sharpness, tables)
     report = Report(title=title, source=source, config_text=config_text, figures=figures, tables=tables,
-                    runs=run_table, notes=[*notes, summary_line(annotated, table)])
+                    runs=run_table, notes=[*notes, summary_line(annotated, table), *findings])
     path = write_report(report, out / "report.html")
     log.info("report written to %s", path)
     return Analysis(runs=annotated, agreement=table, report=path, figures=saved)
+
+
+def _findings(runs: pd.DataFrame, sharpness: pd.DataFrame | None, tables: dict) -> list[str]:
+    """The sharpness and noise-cost tables (:mod:`benign.bridge.report.evidence`), put first in
+    ``tables`` when they have rows; returns their sentences."""
+    found = {"Sharpness of clean vs noisy training points per width, last measured epoch (Gamba et al.)":
+             (evidence.sharpness_table(runs, sharpness), evidence.sharpness_sentence),
+             "Noise cost vs N at fixed width (Wen et al. control)":
+             (evidence.noise_cost_table(runs), evidence.noise_cost_sentence)}
+    found = {name: tf for name, tf in found.items() if not tf[0].empty}
+    ordered = {**{name: t for name, (t, _) in found.items()}, **tables}  # dict order = page order
+    tables.clear()
+    tables.update(ordered)
+    return [sentence(t) for t, sentence in found.values()]
 
 
 def analyze_theory(runs: pd.DataFrame, out_dir: str | os.PathLike, *, title: str = "benign theory report",

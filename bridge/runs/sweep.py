@@ -19,6 +19,7 @@ from benign.bridge.kinds import get_kind
 from benign.bridge.runs.atomic import atomic_write_json
 from benign.bridge.runs.execute import Outcome, RunTask
 from benign.bridge.runs.executors import make_executor
+from benign.bridge.runs.progress import run_progress
 from benign.bridge.runs.store import FINAL_STATUSES, ResultsStore, status_counts
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
     ----------
     experiment : from :func:`benign.bridge.experiment.load_experiment`.
     executor : an executor object, an executor name, or None for ``experiment.executor``.
-    progress : tqdm progress bar over runs (None: only on a terminal).
+    progress : True: a tqdm bar over runs; False: one line per finished run; None: the bar on a
+        terminal, lines otherwise (:func:`benign.bridge.runs.progress.run_progress`).
     executor_opts : passed to :func:`benign.bridge.runs.executors.make_executor` when ``executor``
         is a name; the experiment's ``[slurm]`` table fills the slurm executor's defaults.
 
@@ -76,8 +78,6 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
     ResultsFolderError
         If the results folder cannot be written (checked before any run starts).
     """
-    from tqdm import tqdm
-
     if executor is None or isinstance(executor, str):
         name = executor or experiment.executor
         if name == "slurm":
@@ -107,15 +107,13 @@ def run_experiment(experiment: Experiment, executor=None, *, progress: bool | No
                        "was corrupt is computed again", len(store.last_read.skipped), store.parts_dir)
     logger.info("%s: %d runs, %d done, %d to compute with the %s executor", experiment.name, len(tasks),
                 summary.already_done, len(todo), executor.name)
-    disable = None if progress is None else not progress  # None: tqdm shows a bar only on a terminal
-    with tqdm(total=len(todo), desc=experiment.name, unit="run", disable=disable) as bar:
+    with run_progress(len(todo), experiment.name, progress) as tick:  # a bar, or lines in a log file
 
         def on_done(outcome: Outcome) -> None:
             summary.ran[outcome.status] += 1
             if outcome.status == "failed":
                 summary.errors.append(f"{outcome.key}: {outcome.error}")
-            bar.update(1)
-            bar.set_postfix(failed=summary.failed, refresh=False)
+            tick(summary.failed)
 
         executor.run(todo, on_done)
     return summary
