@@ -155,15 +155,13 @@ def test_demo_checks_executor_first_and_names_failed_runs(tmp_path, monkeypatch,
 
 
 def test_train_download_flag_fetches_into_the_data_root(tmp_path, monkeypatch):
-    import argparse
-
     import benign.empirical.data as data
-    from benign.bridge.commands.train import _download, build_config
+    from benign.bridge.kinds.train import config_for_command, download_if_absent
 
     calls = []
     monkeypatch.setattr(data, "download_dataset", lambda name, root=None: calls.append((name, root)) or "ok")
     root = tmp_path / "fm"
-    _download(build_config(argparse.Namespace(dataset="fashion-mnist", data_root=str(root))))
+    download_if_absent(config_for_command(None, {"dataset": "fashion-mnist", "data_root": str(root)}))
     assert calls == [("fashion-mnist", root)]
     with pytest.raises(ValueError, match="--download fetches cifar10 or fashion-mnist"):
-        _download(build_config(argparse.Namespace(dataset="fashion-mnist-subset")))
+        download_if_absent(config_for_command(None, {"dataset": "fashion-mnist-subset"}))

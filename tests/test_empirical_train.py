@@ -182,7 +182,7 @@ def test_cli_train_and_errors(cifar_root, tmp_path, capsys):
     assert "train_err" in text and "final test error" in text
     assert (out / "checkpoint.pt").exists()
     toml = tmp_path / "c.toml"
-    toml.write_text("[train]\nseed = 5\n")
+    toml.write_text('[experiment]\nname = "one"\nkind = "train"\nsource = "test"\n[base]\nseed = 5\n')
     assert main(argv + ["--config", str(toml)]) == 2  # same folder, other seed (flags win over the file)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another config (seed: 0 there, 5 here)" in err
@@ -199,11 +199,12 @@ def test_cli_bad_paths_are_one_line(tmp_path, capsys):
     afile.write_text("x")
     cases = [
         (["--out", str(afile)], "is a file"),
-        (["--out", str(tmp_path / "r"), "--config", str(tmp_path / "nope.toml")], "--config"),
+        (["--out", str(tmp_path / "r"), "--config", str(tmp_path / "nope.toml")], "nope.toml does not exist"),
     ]
     bad = tmp_path / "bad.toml"
-    bad.write_text("train = 3\n")
-    cases.append((["--out", str(tmp_path / "r"), "--config", str(bad)], "must be a table"))
+    bad.write_text('[experiment]\nname = "one"\nkind = "train"\nsource = "test"\n'
+                   '[base]\n[grid]\nseed = [0, 1]\n')
+    cases.append((["--out", str(tmp_path / "r"), "--config", str(bad)], "has 2 runs; run it with"))
     for extra, needle in cases:
         assert main(["train", "--dataset", "synthetic", "--epochs", "1", *extra]) == 2
         err = capsys.readouterr().err

@@ -35,6 +35,11 @@ def _toml(values: dict) -> str:
     return "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
 
 
+def _one_run_toml(values: dict) -> str:
+    """A one-run experiment file of kind train (what ``benign train --config`` reads)."""
+    return '[experiment]\nname = "tiny"\nkind = "train"\nsource = "test"\n[base]\n' + _toml(values)
+
+
 def _env(threads: int) -> dict:
     return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
@@ -78,7 +83,7 @@ def lone(tmp_path_factory) -> Path:
 @pytest.fixture()
 def tiny_toml(tmp_path) -> Path:
     path = tmp_path / "tiny.toml"
-    path.write_text(_toml(TINY))
+    path.write_text(_one_run_toml(TINY))
     return path
 
 

@@ -48,7 +48,8 @@ def test_huge_sizes_are_one_line(argv, match, capsys, tmp_path, monkeypatch):
 
 def test_huge_resolution_in_a_config_file_is_one_line(capsys, tmp_path, monkeypatch):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('dataset = "synthetic"\nresolution = 100000\n')
+    cfg.write_text('[experiment]\nname = "c"\nkind = "train"\nsource = "test"\n[base]\n'
+                   'dataset = "synthetic"\nresolution = 100000\n')
     _one_line_error(["train", "--config", str(cfg), "--out", str(tmp_path / "r")], capsys, tmp_path,
                     monkeypatch, "reduce n_samples, n_test or resolution")
 

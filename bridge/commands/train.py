@@ -1,16 +1,15 @@
 """``benign train``: one training run (width-k network, injected label noise), resumable.
 
-Settings come from ``TrainConfig`` defaults, then ``--config FILE.toml`` (top-level keys or a ``[train]``
-table, field names as in ``TrainConfig``), then the flags given on the command line. Re-running the same
-command resumes from ``OUT/checkpoint.pt``; a checkpoint of another config is refused.
+Settings come from ``TrainConfig`` defaults, then ``--config EXP.toml`` (an experiment file of kind
+``train`` that expands to one run: the one dialect, docs/bridge.md §2), then the flags given on the
+command line. Re-running the same command resumes from ``OUT/checkpoint.pt``; a checkpoint of another
+config is refused.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from pathlib import Path
 
 S = argparse.SUPPRESS
 
@@ -39,18 +38,16 @@ FLAGS = {
     "--device": ("device", str, "cpu | cuda (default: cuda when available)"),
 }
 
-COLUMNS = [("epoch", "{:>5d}"), ("train_error", "{:>9.4f}"), ("train_error_clean", "{:>9.4f}"),
-           ("memorisation", "{:>9.4f}"), ("test_error", "{:>9.4f}"), ("test_loss", "{:>9.4f}"),
-           ("lr", "{:>9.2e}"), ("images_per_s", "{:>9.0f}")]
-HEADER = ["epoch", "train_err", "clean_err", "memorised", "test_err", "test_loss", "lr", "img/s"]
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train one width-k network on noisy labels (resumable)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True,
                    help="run folder, e.g. runs/fmnist-k8 (resumes if it holds a checkpoint)")
-    p.add_argument("--config", help="TOML file with TrainConfig fields")
+    p.add_argument("--config", help="experiment file of kind 'train' with one run (docs/bridge.md §2)")
+    p.add_argument("--scale", help="with --config: apply its [scale.NAME]")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="with --config: override a field, e.g. --set base.epochs=3")
     for flag, (_, typ, text) in FLAGS.items():
         p.add_argument(flag, type=typ, default=S, help=text)
     p.add_argument("--no-augment", dest="augment", action="store_false", default=S, help="no crop + flip")
@@ -64,83 +61,33 @@ def add_parser(sub) -> None:
     p.set_defaults(func=main)
 
 
-def build_config(args):
-    """TrainConfig from defaults < TOML file < flags; bad values raise a one-line ValueError."""
-    from benign.empirical.train_config import TrainConfig
-
-    values: dict = {}
-    if getattr(args, "config", None):
-        from benign.bridge.experiment import read_toml
-
-        path = Path(args.config)
-        data = read_toml(path, "--config")
-        table = data.get("train", data)
-        if not isinstance(table, dict):
-            raise ValueError(f"--config {path}: 'train' must be a table ([train]) of TrainConfig fields")
-        values.update(table)
-    for _, (field, _, _) in FLAGS.items():
-        if hasattr(args, field):
-            values[field] = getattr(args, field)
-    for field in ("augment", "stop_at_interpolation", "compile"):
-        if hasattr(args, field):
-            values[field] = getattr(args, field)
-    return TrainConfig.from_dict(values)
-
-
-def _download(config) -> None:
-    from benign.empirical import loaders
-    from benign.empirical.data import default_root, download_dataset
-
-    if config.dataset not in ("cifar10", "fashion-mnist"):
-        raise ValueError(f"--download fetches cifar10 or fashion-mnist, not {config.dataset!r}")
-    root = Path(config.data_root or default_root(config.dataset)).expanduser()
-    if not loaders.present(config.dataset, root):
-        print(f"downloaded {config.dataset}: {download_dataset(config.dataset, root)}")
-
-
-def _row(rec: dict) -> str:
-    out = []
-    for key, fmt in COLUMNS:
-        v = rec.get(key)
-        out.append(f"{'nan':>9}" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v))
-    flags = "".join(t for t, k in (("*", "interpolated_1"), ("!", "diverged")) if rec.get(k))
-    return " ".join(out) + (f" {flags}" if flags else "")
-
-
 def main(args) -> int:
+    from benign.bridge.kinds.train import config_for_command, download_if_absent
+    from benign.bridge.report.console import epoch_row, header, summary_line
     from benign.bridge.runs.atomic import check_out_folder
     from benign.empirical.train import run_training
     from tqdm.auto import tqdm
 
     out = check_out_folder(args.out)  # Path("") would be the current folder
-    config = build_config(args)
-    if args.download:
-        _download(config)
-    header = " ".join(f"{h:>5}" if i == 0 else f"{h:>9}" for i, h in enumerate(HEADER))
+    names = [f for f, _, _ in FLAGS.values()] + ["augment", "stop_at_interpolation", "compile"]
+    given = {f: getattr(args, f) for f in names if hasattr(args, f)}  # flags given on the command line
+    config = config_for_command(args.config, given, scale=args.scale, overrides=args.overrides)
+    if args.download and (what := download_if_absent(config)):
+        print(f"downloaded {config.dataset}: {what}")
     if not args.quiet:
         print(f"{config.model}-{config.width} on {config.dataset} (n={config.n_samples}, "
-              f"noise={config.noise_rate}, {config.optimizer}) -> {out}")
-        print(header)
-
+              f"noise={config.noise_rate}, {config.optimizer}) -> {out}\n{header()}")
     printed = []
 
     def on_epoch(rec: dict) -> None:
         printed.append(rec["epoch"])
         if not args.quiet:
-            tqdm.write(_row(rec))
+            tqdm.write(epoch_row(rec))
 
     result = run_training(config, out, device=getattr(args, "device", None),
                           progress=sys.stderr.isatty(), on_epoch=on_epoch)
-    s = result["summary"]
     if not args.quiet and not printed:  # nothing new: the run was already complete, show its table
-        for rec in result["epochs"]:
-            print(_row(rec))
-    line = (f"final test error {s.get('final_test_error', float('nan')):.4f}, best "
-            f"{s.get('best_test_error', float('nan')):.4f} at epoch {s.get('best_epoch')}, train error "
-            f"{s.get('train_error', float('nan')):.4f}, memorised {s.get('memorisation', float('nan')):.3f}, "
-            f"P={s['n_params']} (P/N={s['ratio']:.2f}), {s.get('images_per_s', float('nan')):.0f} img/s")
-    if s["diverged"]:
-        line = "DIVERGED (non-finite loss); " + line
-    print(line)
+        print("\n".join(epoch_row(rec) for rec in result["epochs"]))
+    print(summary_line(result["summary"]))
     print(f"records: {out / 'epochs.jsonl'}, {out / 'sharpness.jsonl'}, {out / 'summary.json'}")
     return 0
