@@ -13,40 +13,46 @@ import pandas as pd
 from benign.bridge.analysis.predictions import mm_prediction
 from benign.bridge.analysis.predictors import PredictionContext
 from benign.bridge.analysis.regimes import classify_predicted
-from scipy.optimize import minimize
+from benign.theory.mm_asymptotics import mm_fixed_point
 
-SNR_GRID = np.geomspace(0.05, 50.0, 25)
-SCALE_GRID = np.geomspace(0.01, 100.0, 9)
+LOG_SNR_RANGE = (np.log(0.05), np.log(50.0))
+LOG_SCALE_RANGE = (np.log(0.01), np.log(100.0))
+_POINTS, _LEVELS = 15, 4  # 15 points per axis, zoomed in 4 times to +-2 steps: final log step ~3e-3
 
 
-def _loss(params: np.ndarray, ratio: np.ndarray, error: np.ndarray) -> float:
-    snr, scale = np.exp(params)
-    pred = mm_prediction(scale * ratio, np.zeros_like(ratio), snr)["test_error"].to_numpy(float)
-    return float(np.mean((np.nan_to_num(pred, nan=0.5) - error) ** 2))
+def _grid_loss(log_snr: np.ndarray, log_scale: np.ndarray, ratio, error, weight) -> np.ndarray:
+    """Weighted mean squared error of the eta = 0 closed form at every (snr, scale) pair, one solve."""
+    s, c, x = np.meshgrid(np.exp(log_snr), np.exp(log_scale), ratio, indexing="ij")
+    pred = mm_fixed_point((c * x).ravel(), s.ravel(), 0.0)["test_error"].to_numpy(float).reshape(s.shape)
+    # not separable at eta = 0 does not happen for psi > 0; a NaN would be chance for two classes
+    return np.sum(weight * (np.nan_to_num(pred, nan=0.5) - error) ** 2, axis=-1) / weight.sum()
 
 
 def fit_mm(ratio, error, *, fit_scale: bool = False) -> dict:
-    """Least-squares (r, s) of the η = 0 closed form to measured (ratio, test_error) pairs.
+    """Least-squares (r, s) of the eta = 0 closed form to measured (ratio, test_error) pairs.
 
-    A coarse log grid, then Nelder-Mead in (log r, log s) from its best point. Returns ``snr``,
-    ``ratio_scale`` and the fit's root-mean-square error ``fit_rmse``.
+    A log grid in (log r, log s), zoomed around its best point ``_LEVELS`` times (each solve vectorised over
+    the grid and the distinct ratios). Returns ``snr``, ``ratio_scale`` and the fit's root-mean-square
+    error ``fit_rmse``.
     """
     ratio, error = np.asarray(ratio, float), np.asarray(error, float)
     if ratio.size == 0:
-        raise ValueError("calibrated-mm needs η = 0 runs to fit on; add noise_rate = 0 to the grid")
-    scales = SCALE_GRID if fit_scale else np.array([1.0])
-    grid = [(np.log(r), np.log(s)) for r in SNR_GRID for s in scales]
-    start = min(grid, key=lambda p: _loss(np.array(p), ratio, error))
-    if fit_scale:
-        res = minimize(_loss, np.array(start), args=(ratio, error), method="Nelder-Mead",
-                       options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 200})
-        best = res.x
-    else:
-        res = minimize(lambda p: _loss(np.array([p[0], 0.0]), ratio, error), np.array(start[:1]),
-                       method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 100})
-        best = np.array([res.x[0], 0.0])
+        raise ValueError("calibrated-mm needs eta = 0 runs to fit on; add noise_rate = 0 to the grid")
+    # least squares over runs = weighted least squares over the distinct ratios' mean errors
+    uniq, inv, counts = np.unique(ratio, return_inverse=True, return_counts=True)
+    means = np.bincount(inv, weights=error) / counts
+    lo, hi = np.array([LOG_SNR_RANGE, LOG_SCALE_RANGE if fit_scale else (0.0, 0.0)]).T
+    for _ in range(_LEVELS + 1):
+        axes = [np.linspace(a, b, _POINTS) if b > a else np.array([a]) for a, b in zip(lo, hi, strict=True)]
+        loss = _grid_loss(axes[0], axes[1], uniq, means, counts)
+        i, j = np.unravel_index(np.nanargmin(loss), loss.shape)
+        best = np.array([axes[0][i], axes[1][j]])
+        half = (hi - lo) / (_POINTS - 1) * 2
+        lo, hi = best - half, best + half
     snr, scale = np.exp(best)
-    return {"snr": float(snr), "ratio_scale": float(scale), "fit_rmse": float(np.sqrt(_loss(best, ratio, error)))}
+    within = np.sum((error - means[inv]) ** 2)  # the spread around each ratio's mean: no fit removes it
+    return {"snr": float(snr), "ratio_scale": float(scale),
+            "fit_rmse": float(np.sqrt(loss[i, j] + within / ratio.size))}
 
 
 def calibrated_mm(ctx: PredictionContext) -> pd.DataFrame:

@@ -25,8 +25,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from benign.bridge.analysis.regimes import (DEFAULT_THRESHOLDS, RegimeThresholds, noise_excess,
-                                            regime_from_metrics)
+from benign.bridge.analysis.regimes import (
+    DEFAULT_THRESHOLDS,
+    RegimeThresholds,
+    noise_excess,
+    regime_from_metrics,
+)
 from benign.bridge.kinds.base import resolve
 
 log = logging.getLogger(__name__)
@@ -84,8 +88,8 @@ def check_predictor_names(names: Iterable[str]) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [n for n in names if n not in PREDICTORS]
     if unknown:
-        raise ValueError(f"unknown predictor {unknown[0]!r} (known: {', '.join(PREDICTORS)}); register your own "
-                         "with benign.bridge.analysis.predictors.register_predictor")
+        raise ValueError(f"unknown predictor {unknown[0]!r} (known: {', '.join(PREDICTORS)}); register "
+                         "your own with benign.bridge.analysis.predictors.register_predictor")
     return names
 
 
@@ -109,8 +113,8 @@ def run_predictor(name: str, ctx: PredictionContext) -> pd.DataFrame:
     out = get_predictor(name)(ctx)
     missing = [c for c in ("key", "test_error") if c not in out]
     if missing:
-        raise ValueError(f"predictor {name!r} returned no {', '.join(missing)} column; return one row per run "
-                         "with key and test_error")
+        raise ValueError(f"predictor {name!r} returned no {', '.join(missing)} column; return one row per "
+                         "run with key and test_error")
     carried = [c for c in CARRIED if c in ctx.runs and c not in out]
     out = out.merge(ctx.runs[["key", *carried]], on="key", how="left", validate="one_to_one")
     out["source"] = name
