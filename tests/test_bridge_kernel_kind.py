@@ -86,3 +86,32 @@ def test_unknown_run_and_other_configs_checkpoint_are_one_line(tmp_path):
     with pytest.raises(ValueError) as info:
         K.load_kernel(tmp_path / "a")
     assert "no finished kernel" in one_line(info)
+
+
+def test_kernel_experiment_resumes_and_feeds_the_ntk_predictors(tmp_path):
+    import pandas as pd
+    from benign.bridge.analysis.predictors import PredictionContext, predict
+    from benign.bridge.experiment import load_experiment
+    from benign.bridge.runs.sweep import run_experiment
+
+    base = "\n".join(f"{k} = {v!r}".replace("'", '"').replace("False", "false") for k, v in TINY.items()
+                     if k != "noise_rate")
+    exp_file = tmp_path / "k.toml"
+    exp_file.write_text(f'[experiment]\nname = "k"\nkind = "kernel"\nresults = "{tmp_path / "res"}"\n'
+                        f"[base]\n{base}\npool = 40\nkernel_test = 8\n[grid]\nnoise_rate = [0.0, 0.2]\n")
+    exp = load_experiment(exp_file)
+    assert len(exp.runs) == 1  # one init kernel serves both noise rates
+    first = run_experiment(exp, "debug")
+    second = run_experiment(exp, "debug")
+    assert first.ran["done"] == 1 and not first.errors
+    assert second.already_done == 1 and sum(second.ran.values()) == 0
+    tc = config(noise_rate=0.2).train_config()
+    runs = pd.DataFrame([{**tc.semantic_dict(), "key": f"run{eta}", "noise_rate": eta, "ratio": 3.0,
+                          "test_error": 0.5} for eta in (0.0, 0.2)])
+    table = predict(["ntk-kernel", "ntk-kernel-ridge", "ntk-eigen"],
+                    PredictionContext(runs, kernel_results=tmp_path / "res"))
+    assert set(table["source"]) == {"ntk-kernel", "ntk-kernel-ridge", "ntk-eigen"}
+    ridgeless = table[table["source"] == "ntk-kernel"]
+    assert (ridgeless["kernel_train_error"] == 0).all()  # the ridgeless fit interpolates the noisy labels
+    assert table["test_error"].between(0, 1).all() and table["test_mse"].notna().all()
+    assert table.loc[table["source"] == "ntk-eigen", "e0"].ge(1).all()

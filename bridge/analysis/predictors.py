@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 PREDICTORS: dict[str, Any] = {
     "calibrated-mm": "benign.bridge.analysis.calibrated:calibrated_mm",
     "ntk-kernel": "benign.bridge.analysis.ntk_predictors:ntk_kernel",
+    "ntk-kernel-ridge": "benign.bridge.analysis.ntk_predictors:ntk_kernel_ridge",
     "ntk-eigen": "benign.bridge.analysis.ntk_predictors:ntk_eigen",
 }
 #: What a report predicts when the experiment file names no predictor.
