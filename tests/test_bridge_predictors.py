@@ -20,7 +20,7 @@ def closed_form_runs(snr: float = SNR) -> pd.DataFrame:
     eta = np.tile([0.0, 0.1, 0.2], 6)
     truth = mm_prediction(ratio, eta, snr)
     return pd.DataFrame({"key": [f"r{i}" for i in range(ratio.size)], "width": np.repeat(np.arange(6), 3),
-                         "n_samples": 100, "seed": 0, "ratio": ratio, "noise_rate": eta,
+                         "n_samples": 100, "seed": 0, "ratio": ratio, "noise_rate": eta, "n_classes": 2,
                          "test_error": truth["test_error"].to_numpy(), "regime": "benign"})
 
 
@@ -36,6 +36,14 @@ def test_calibrated_mm_recovers_snr_from_clean_runs_and_predicts_noisy_ones():
     row = score_table(pred, runs).iloc[0]
     assert row["mae"] < 2e-3
     assert row["spearman_mean"] == pytest.approx(1.0)
+
+
+def test_ten_classes_are_compared_in_units_of_chance():
+    runs = closed_form_runs()
+    ten = runs.assign(n_classes=10, test_error=runs["test_error"] * 1.8)  # (1 - 1/10) / (1/2)
+    pred = P.run_predictor("calibrated-mm", P.PredictionContext(ten))
+    assert pred["snr"].iloc[0] == pytest.approx(SNR, rel=1e-2)
+    assert np.allclose(pred["test_error"], ten["test_error"], atol=2e-3)
 
 
 def test_fit_scale_recovers_a_ratio_scale():

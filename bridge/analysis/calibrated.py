@@ -4,6 +4,10 @@ The closed form (docs/theory.md §1.3, :func:`benign.bridge.analysis.predictions
 clean error of the max-margin classifier at (ψ, r, η). Here ψ = s · p/N and the SNR r (and, with the
 option ``fit_scale = true``, the scale s of p/N) are chosen by least squares on the measured test error
 of the η = 0 runs only; the η > 0 runs are then predicted without looking at them (docs/bridge.md §8.2).
+
+The closed form is a two-class model (chance 1/2); a K-class network's error is compared in units of
+chance: err_K = (1 − 1/K) · err_MM / (1/2), K from the runs' ``n_classes`` column or the regime
+thresholds' ``n_classes``. This affine map is an assumption of the calibration, not a theorem.
 """
 
 from __future__ import annotations
@@ -55,15 +59,23 @@ def fit_mm(ratio, error, *, fit_scale: bool = False) -> dict:
             "fit_rmse": float(np.sqrt(loss[i, j] + within / ratio.size))}
 
 
+def chance_scale(ctx: PredictionContext) -> np.ndarray:
+    """Per run, (1 − 1/K) / (1/2): the factor from the two-class closed form's error to K classes."""
+    k = ctx.runs["n_classes"].to_numpy(float) if "n_classes" in ctx.runs else float(ctx.thresholds.n_classes)
+    return np.broadcast_to(2.0 * (1.0 - 1.0 / np.asarray(k, float)), (len(ctx.runs),))
+
+
 def calibrated_mm(ctx: PredictionContext) -> pd.DataFrame:
     """Fit on η = 0 (see the module docstring), predict every run; regime from the closed form's own Δ."""
-    runs = ctx.runs
-    clean = runs[~ctx.held_out()]
-    fit = fit_mm(clean["ratio"], clean["test_error"], fit_scale=bool(ctx.options.get("fit_scale", False)))
+    runs, scale = ctx.runs, chance_scale(ctx)
+    clean = ~ctx.held_out().to_numpy()
+    fit = fit_mm(runs["ratio"][clean], runs["test_error"].to_numpy(float)[clean] / scale[clean],
+                 fit_scale=bool(ctx.options.get("fit_scale", False)))
     pred = mm_prediction(fit["ratio_scale"] * runs["ratio"].to_numpy(float),
                          runs["noise_rate"].to_numpy(float), fit["snr"])
-    regime = classify_predicted(pred["noise_rate"], pred["noise_excess"], pred["separable"], ctx.thresholds,
-                                test_error=pred["test_error"])
-    return pd.DataFrame({"key": runs["key"].to_numpy(), "test_error": pred["test_error"].to_numpy(float),
+    err = pred["test_error"].to_numpy(float) * scale
+    regime = classify_predicted(pred["noise_rate"], pred["noise_excess"] * scale, pred["separable"],
+                                ctx.thresholds, test_error=err, n_classes=ctx.thresholds.n_classes)
+    return pd.DataFrame({"key": runs["key"].to_numpy(), "test_error": err,
                          "interpolates": pred["separable"].to_numpy(bool), "regime": regime,
                          "fitted_on": np.where(ctx.held_out(), "held out", "fit"), **fit})
