@@ -93,3 +93,22 @@ def test_a_predictor_without_test_error_is_refused():
             P.run_predictor("broken", P.PredictionContext(closed_form_runs()))
     finally:
         P.PREDICTORS.pop("broken")
+
+
+def test_the_docs_example_runs():
+    """docs/bridge.md §8.1's code block, executed as written on a run table."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "bridge.md").read_text(encoding="utf-8")
+    section = text[text.index("### 8.1"):text.index("### 8.2")]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    runs = closed_form_runs()
+    scope = {"runs": runs}
+    try:
+        exec(code, scope)
+        table = scope["table"]
+        e0 = runs.loc[runs["noise_rate"] == 0, "test_error"].mean()
+        assert np.allclose(table["test_error"], e0 + runs["noise_rate"] / np.sqrt(runs["ratio"]))
+        assert (table["source"] == "power-law").all()
+    finally:
+        P.PREDICTORS.pop("power-law", None)
