@@ -115,3 +115,19 @@ def test_kernel_experiment_resumes_and_feeds_the_ntk_predictors(tmp_path):
     assert (ridgeless["kernel_train_error"] == 0).all()  # the ridgeless fit interpolates the noisy labels
     assert table["test_error"].between(0, 1).all() and table["test_mse"].notna().all()
     assert table.loc[table["source"] == "ntk-eigen", "e0"].ge(1).all()
+
+
+def test_after_kernel_of_a_checkpoint_holding_the_init_weights_is_the_init_kernel(tmp_path):
+    from benign.empirical.checkpoint import save_checkpoint
+    from benign.empirical.ntk import init_model
+
+    tc = config().train_config()
+    (tmp_path / "ck").mkdir()
+    save_checkpoint({"config": tc.semantic_dict(), "model": init_model(tc).state_dict()},
+                    tmp_path / "ck" / "checkpoint.pt")
+    trained = config(at="trained", checkpoint=str(tmp_path / "ck"))
+    assert "noise_rate" in trained.semantic_dict()  # an after kernel depends on the whole training config
+    K.run_kernel(trained, tmp_path / "after")
+    K.run_kernel(config(), tmp_path / "init")
+    np.testing.assert_allclose(K.load_kernel(tmp_path / "after")["kernel"],
+                               K.load_kernel(tmp_path / "init")["kernel"], rtol=1e-6)
