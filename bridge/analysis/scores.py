@@ -18,7 +18,8 @@ from scipy.stats import spearmanr
 
 #: Columns that tell one configuration from another on the sweep axis (seeds are averaged over).
 CONFIG_KEYS = ("dataset", "model", "width", "n_samples", "data_seed")
-SCORE_COLUMNS = ("source", "n_runs", "mae", "mae_lo", "mae_hi", "spearman_mean", "agreement")
+#: ``n_runs``: held-out runs with a finite prediction (the MAE is over them); ``n_unpredicted``: the rest.
+SCORE_COLUMNS = ("source", "n_runs", "n_unpredicted", "mae", "mae_lo", "mae_hi", "spearman_mean", "agreement")
 
 
 def paired(pred: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
@@ -82,6 +83,7 @@ def score_table(pred: pd.DataFrame, measured: pd.DataFrame, *, n_boot: int = 200
         mae, lo, hi = bootstrap_mae(g["test_error_pred"], g["test_error"], n_boot=n_boot)
         agree = float((g["regime_pred"] == g["regime"]).mean()) if "regime" in g and len(g) else np.nan
         r = rho.loc[rho["source"] == source, "spearman"]
-        rows.append({"source": source, "n_runs": len(g), "mae": mae, "mae_lo": lo, "mae_hi": hi,
+        finite = int(np.isfinite(g["test_error_pred"].to_numpy(float)).sum())
+        rows.append({"source": source, "n_runs": finite, "n_unpredicted": len(g) - finite, "mae": mae, "mae_lo": lo, "mae_hi": hi,
                      "spearman_mean": float(r.mean()) if r.notna().any() else np.nan, "agreement": agree})
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
