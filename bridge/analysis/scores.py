@@ -84,6 +84,7 @@ def score_table(pred: pd.DataFrame, measured: pd.DataFrame, *, n_boot: int = 200
         agree = float((g["regime_pred"] == g["regime"]).mean()) if "regime" in g and len(g) else np.nan
         r = rho.loc[rho["source"] == source, "spearman"]
         finite = int(np.isfinite(g["test_error_pred"].to_numpy(float)).sum())
-        rows.append({"source": source, "n_runs": finite, "n_unpredicted": len(g) - finite, "mae": mae, "mae_lo": lo, "mae_hi": hi,
+        rows.append({"source": source, "n_runs": finite, "n_unpredicted": len(g) - finite, "mae": mae,
+                     "mae_lo": lo, "mae_hi": hi,
                      "spearman_mean": float(r.mean()) if r.notna().any() else np.nan, "agreement": agree})
     return pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
