@@ -107,10 +107,13 @@ def test_kernel_experiment_resumes_and_feeds_the_ntk_predictors(tmp_path):
     assert second.already_done == 1 and sum(second.ran.values()) == 0
     tc = config(noise_rate=0.2).train_config()
     runs = pd.DataFrame([{**tc.semantic_dict(), "key": f"run{eta}", "noise_rate": eta, "ratio": 3.0,
-                          "test_error": 0.5} for eta in (0.0, 0.2)])
+                          "test_error": 0.5} for eta in (0.0, 0.2)]
+                        + [{**tc.replace(width=3).semantic_dict(), "key": "no-kernel", "noise_rate": 0.2,
+                            "ratio": 5.0, "test_error": 0.5}])
     table = predict(["ntk-kernel", "ntk-kernel-ridge", "ntk-eigen"],
                     PredictionContext(runs, kernel_results=tmp_path / "res"))
     assert set(table["source"]) == {"ntk-kernel", "ntk-kernel-ridge", "ntk-eigen"}
+    assert "no-kernel" not in set(table["key"]) and len(table) == 6  # a run without a kernel is left out
     ridgeless = table[table["source"] == "ntk-kernel"]
     assert (ridgeless["kernel_train_error"] == 0).all()  # the ridgeless fit interpolates the noisy labels
     assert table["test_error"].between(0, 1).all() and table["test_mse"].notna().all()

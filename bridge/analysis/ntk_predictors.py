@@ -98,7 +98,7 @@ def _per_run(ctx: PredictionContext, fn) -> pd.DataFrame:
                     ctx.kernel_results)
     rows = []
     for (_, row), kkey in zip(ctx.runs.iterrows(), keys, strict=True):
-        if kkey is None:
+        if not isinstance(kkey, str):  # no kernel (pandas turns None into NaN in a mixed column)
             continue
         run_dir = str(Path(ctx.kernel_results) / "runs" / kkey)
         data = _kernel(run_dir)
