@@ -37,12 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benign.bridge.analysis.predictors import check_predictor_names
 from benign.bridge.coerce import coerce, field_types
 from benign.bridge.kinds import get_kind
 from benign.bridge.runs.atomic import json_default
 from benign.bridge.values import check_name, parse_scalar, parse_seeds
 
-TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm")
+TOP_LEVEL = ("experiment", "base", "grid", "scale", "slurm", "analysis")
+# [analysis] fields (docs/bridge.md §8): predictor names, the kernel experiment's results, options.
+ANALYSIS_FIELDS = ("predictors", "kernel_results", "fit_scale")
 EXPERIMENT_FIELDS = ("name", "kind", "source", "executor", "results", "description")
 # [slurm] fields and their types (the options of executors.SlurmExecutor; submitit asserts on types).
 SLURM_FIELDS = {
@@ -84,6 +87,7 @@ class Experiment:
     scale: str | None = None
     path: Path | None = None
     slurm: dict[str, Any] = field(default_factory=dict)
+    analysis: dict[str, Any] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -182,6 +186,10 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
     grid = dict(_table(doc, "grid"))
     slurm = dict(_table(doc, "slurm"))
     _check_keys(slurm, SLURM_FIELDS, "[slurm] field")
+    analysis = dict(_table(doc, "analysis"))
+    _check_keys(analysis, ANALYSIS_FIELDS, "[analysis] field")
+    if "predictors" in analysis:
+        analysis["predictors"] = list(check_predictor_names(analysis["predictors"]))
     both = sorted(set(base) & set(grid))
     if both:
         raise ValueError(f"{', '.join(both)} is in both [base] and [grid]; keep it in one of them")
@@ -234,7 +242,7 @@ def _build(doc: dict, path: Path, scale: str | None, overrides: list[str], resul
         name=name, kind=kind, base=base, grid={k: tuple(v) for k, v in grid.items()}, runs=tuple(runs),
         results=Path(results), source=_string(meta, "source") or "",
         description=_string(meta, "description") or "", executor=_string(meta, "executor") or "local",
-        scale=scale, path=path, slurm=slurm,
+        scale=scale, path=path, slurm=slurm, analysis=analysis,
     )
 
 

@@ -1,4 +1,5 @@
-"""Run kinds, one module each (``train``, ``theory``, ``phase``): see :mod:`benign.bridge.kinds.base`.
+"""Run kinds, one module each (``train``, ``theory``, ``phase``, ``kernel``): see
+:mod:`benign.bridge.kinds.base`.
 
 ``KINDS`` maps a kind name to its :class:`~benign.bridge.kinds.base.Kind`; tests and plug-ins add
 kinds with :func:`register_kind`.
@@ -8,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from benign.bridge.kinds import phase, theory, train
+from benign.bridge.kinds import kernel, phase, theory, train
 from benign.bridge.kinds.base import Kind, resolve
 
 __all__ = ["KINDS", "Kind", "get_kind", "register_kind", "resolve"]
 
 # One line per built-in kind module.
-KINDS: dict[str, Kind] = {mod.KIND.name: mod.KIND for mod in (train, theory, phase)}
+KINDS: dict[str, Kind] = {mod.KIND.name: mod.KIND for mod in (train, theory, phase, kernel)}
 
 
 def register_kind(name: str, config: Any, runner: Any, report: Any = None) -> Kind:

@@ -32,6 +32,7 @@ from benign.bridge.analysis.regimes import (
 from benign.bridge.figures import overlay, plots
 from benign.bridge.report import evidence
 from benign.bridge.report.html import Report, ReportFigure, write_report
+from benign.bridge.report.predictions import DEFAULT_PREDICTORS, prediction_section
 from benign.bridge.runs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,9 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
             sharpness: pd.DataFrame | None = None, title: str = "benign report", source: str = "",
             config_text: str = "", notes: Sequence[str] = (),
             thresholds: RegimeThresholds = DEFAULT_THRESHOLDS,
-            extra_figures: Sequence[ReportFigure] = ()) -> Analysis:
+            extra_figures: Sequence[ReportFigure] = (), predictors: Sequence[str] = DEFAULT_PREDICTORS,
+            kernel_results: str | os.PathLike | None = None,
+            analysis_options: dict | None = None) -> Analysis:
     """Classify, align, predict, plot and report one experiment's runs.
 
     Parameters
@@ -133,6 +136,8 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     title, source, config_text, notes : shown on the report page.
     thresholds : regime rule thresholds.
     extra_figures : figures made elsewhere, shown first (e.g. the demo's stand-alone theory diagram).
+    predictors, kernel_results, analysis_options : the experiment's ``[analysis]`` table (docs/bridge.md
+        §8); the predictions and their scores lead the page.
 
     Returns
     -------
@@ -147,7 +152,10 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
                                  predictions.mm_predictor(thresholds))
     table = align.agreement(annotated)
     saved: dict[str, dict[str, Path]] = {}
-    figures: list[ReportFigure] = list(extra_figures)
+    lead, lead_tables, lead_notes, _ = prediction_section(
+        annotated, out, predictors=predictors, thresholds=thresholds, kernel_results=kernel_results,
+        options=analysis_options)
+    figures: list[ReportFigure] = [*lead, *extra_figures]
 
     _fig(saved, "phase_overlay_raw", overlay.plot_overlay(annotated, "ratio", thresholds),
          out / "phase_overlay_raw", "Theory phase diagram with measured runs (raw p/N)",
@@ -178,6 +186,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
     atomic_write_text(out / "runs.csv", annotated.to_csv(index=False))
     thr = align.interpolation_threshold(annotated, thresholds)
     tables = {
+        **lead_tables,
         "Agreement: measured vs predicted regime": table,
         "Measured × predicted regime counts (raw p/N)": align.confusion(annotated, "ratio").reset_index(),
         "Measured interpolation thresholds": thr,
@@ -188,7 +197,7 @@ def analyze(runs: pd.DataFrame, out_dir: str | os.PathLike, *, epochs: pd.DataFr
             align.confusion(annotated, "ratio_normalized").reset_index())
     findings = _findings(annotated, sharpness, tables)
     report = Report(title=title, source=source, config_text=config_text, figures=figures, tables=tables,
-                    runs=run_table, notes=[*notes, summary_line(annotated, table), *findings])
+                    runs=run_table, notes=[*notes, *lead_notes, summary_line(annotated, table), *findings])
     path = write_report(report, out / "report.html")
     log.info("report written to %s", path)
     return Analysis(runs=annotated, agreement=table, report=path, figures=saved)
