@@ -43,7 +43,7 @@ def test_demo_smoke_end_to_end_on_the_embedded_copy(tmp_path, monkeypatch, capsy
     printed = capsys.readouterr().out
     assert str(out / "report.html") in printed and "fashion-mnist-subset" in printed
     expected = ["theory_phase", "phase_overlay_raw", "modelwise", "epochwise", "sharpness_width",
-                "sharpness_epoch", "agreement"]
+                "sharpness_epoch", "agreement", "predictions"]
     for stem in expected:
         for ext in ("pdf", "png", "csv"):
             assert (out / f"{stem}.{ext}").stat().st_size > 0, f"{stem}.{ext}"

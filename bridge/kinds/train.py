@@ -47,9 +47,13 @@ def check_here(configs) -> None:
 def report(exp, runs, epochs, sharpness, out, *, notes, thresholds):
     """Measured regimes, alignment with the predicted phase diagram, curves, HTML page."""
     from benign.bridge.report.analyze import analyze  # matplotlib: imported when a report is drawn
+    from benign.bridge.report.predictions import DEFAULT_PREDICTORS
 
+    analysis = dict(getattr(exp, "analysis", None) or {})  # the experiment's [analysis] table
     return analyze(runs, out, epochs=epochs, sharpness=sharpness, title=exp.name, source=exp.source,
-                   config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes, thresholds=thresholds)
+                   config_text=Path(exp.path).read_text(encoding="utf-8"), notes=notes, thresholds=thresholds,
+                   predictors=analysis.get("predictors", DEFAULT_PREDICTORS),
+                   kernel_results=analysis.get("kernel_results"), analysis_options=analysis)
 
 
 KIND = Kind("train", "benign.empirical.train_config:TrainConfig", run_train, report)
