@@ -317,3 +317,20 @@ def _check_keys(d: Mapping, allowed: Iterable[str], what: str) -> None:
     for key in d:
         if key not in allowed:
             raise ValueError(f"unknown {what} {key!r} (allowed: {', '.join(allowed)})")
+
+
+def single_run_fields(path: str | Path | None, kind: str, *, scale: str | None = None,
+                      overrides: Iterable[str] = ()) -> dict:
+    """The config fields of the one run an experiment file of ``kind`` expands to (``{}`` for no file).
+
+    What ``benign train --config`` reads: the one dialect (§2), ``--scale`` and ``--set`` applied. A
+    file of another kind, or with several runs, is refused in one line (run it with ``benign run``).
+    """
+    if not path:
+        return {}
+    exp = load_experiment(path, scale=scale, overrides=overrides)
+    if exp.kind != kind or len(exp.runs) != 1:
+        what = f"kind {exp.kind!r}" if exp.kind != kind else f"{len(exp.runs)} runs"
+        raise ValueError(f"--config {path}: this command takes an experiment of kind {kind!r} with one run, "
+                         f"this one has {what}; run it with `benign run {path}`")
+    return exp.runs[0].config.to_dict()

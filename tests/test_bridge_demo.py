@@ -161,7 +161,7 @@ def test_train_download_flag_fetches_into_the_data_root(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(data, "download_dataset", lambda name, root=None: calls.append((name, root)) or "ok")
     root = tmp_path / "fm"
-    download_if_absent(config_for_command(None, {"dataset": "fashion-mnist", "data_root": str(root)}))
+    download_if_absent(config_for_command({}, {"dataset": "fashion-mnist", "data_root": str(root)}))
     assert calls == [("fashion-mnist", root)]
     with pytest.raises(ValueError, match="--download fetches cifar10 or fashion-mnist"):
-        download_if_absent(config_for_command(None, {"dataset": "fashion-mnist-subset"}))
+        download_if_absent(config_for_command({}, {"dataset": "fashion-mnist-subset"}))

@@ -62,6 +62,7 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    from benign.bridge.experiment import single_run_fields
     from benign.bridge.kinds.train import config_for_command, download_if_absent
     from benign.bridge.report.console import epoch_row, header, summary_line
     from benign.bridge.runs.atomic import check_out_folder
@@ -71,7 +72,8 @@ def main(args) -> int:
     out = check_out_folder(args.out)  # Path("") would be the current folder
     names = [f for f, _, _ in FLAGS.values()] + ["augment", "stop_at_interpolation", "compile"]
     given = {f: getattr(args, f) for f in names if hasattr(args, f)}  # flags given on the command line
-    config = config_for_command(args.config, given, scale=args.scale, overrides=args.overrides)
+    fields = single_run_fields(args.config, "train", scale=args.scale, overrides=args.overrides)
+    config = config_for_command(fields, given)
     if args.download and (what := download_if_absent(config)):
         print(f"downloaded {config.dataset}: {what}")
     if not args.quiet:

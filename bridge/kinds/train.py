@@ -59,25 +59,11 @@ def report(exp, runs, epochs, sharpness, out, *, notes, thresholds):
 KIND = Kind("train", "benign.empirical.train_config:TrainConfig", run_train, report)
 
 
-def config_for_command(config_file: str | None, values: dict, *, scale: str | None = None,
-                       overrides=()):
-    """The ``TrainConfig`` of ``benign train``: an experiment file of kind ``train`` that expands to one
-    run (``--config``, docs/bridge.md §2; ``--scale`` and ``--set`` apply), then the flags in ``values``.
-
-    A file with several runs, or of another kind, is refused in one line (use ``benign run``).
-    """
+def config_for_command(fields: dict, values: dict):
+    """The ``TrainConfig`` of ``benign train``: ``fields`` (from ``--config``, see
+    :func:`benign.bridge.experiment.single_run_fields`) overridden by the flags in ``values``."""
     from benign.empirical.train_config import TrainConfig
 
-    fields: dict = {}
-    if config_file:
-        from benign.bridge.experiment import load_experiment
-
-        exp = load_experiment(config_file, scale=scale, overrides=overrides)
-        if exp.kind != "train" or len(exp.runs) != 1:
-            what = f"kind {exp.kind!r}" if exp.kind != "train" else f"{len(exp.runs)} runs"
-            raise ValueError(f"--config {config_file}: benign train takes an experiment of kind 'train' with "
-                             f"one run, this one has {what}; run it with `benign run {config_file}`")
-        fields = exp.runs[0].config.to_dict()
     return TrainConfig.from_dict({**fields, **values})
 
 
