@@ -284,7 +284,7 @@ def _run_local(exp: Path, results: Path, workers: int, **kw) -> subprocess.Popen
 @pytest.mark.slow
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores for two different thread counts")
 def test_benign_run_killed_then_resumed_with_other_workers_is_bit_identical(tmp_path):
-    epochs = 12
+    epochs = 60  # long enough that no run can finish in the poll-to-kill window on a quiet machine
     exp = _experiment(tmp_path)
     exp.write_text(exp.read_text().replace("epochs = 3", f"epochs = {epochs}"))
     lone = _run_local(exp, tmp_path / "lone", workers=2)  # two workers: one thread each
