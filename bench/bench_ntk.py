@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 import torch
+from bench_sharpness import timed  # noqa: E402  (the sibling bench script: one timing helper)
 from benign.empirical.data import available_datasets, balanced_subsample, load_dataset
 from benign.empirical.noise import inject_label_noise
 from benign.empirical.ntk import empirical_ntk, init_model, jacobian_loop, ntk_plan
@@ -78,14 +79,6 @@ class PeakMemory:
         return int(self.peak - self.base)
 
 
-def timed(fn, device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return out, time.perf_counter() - t
 
 
 def matmul_gflops(device, n: int = 2048, repeats: int = 3) -> float:
